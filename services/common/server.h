@@ -1,0 +1,92 @@
+// The one gRPC server bootstrap every Autopack process uses: health service,
+// server reflection, port 0, optional TLS/mTLS, SERVING only when the caller
+// says the core is up, idempotent graceful shutdown.
+#ifndef AUTOPACK_SERVICES_COMMON_SERVER_H_
+#define AUTOPACK_SERVICES_COMMON_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+
+namespace autopack {
+
+struct ServerOptions {
+  // Used in log lines.
+  std::string service_name;
+  // HOST:PORT; port 0 picks a free port (see GrpcServer::port()).
+  std::string listen = "127.0.0.1:0";
+  // TLS is on when both are set (PEM files).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // When set (with TLS), clients must present a certificate signed by this CA.
+  std::string tls_client_ca_file;
+  // In-flight calls get this long to finish on shutdown, then are cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// A service to host and the full name health checks know it by, e.g.
+// {&impl, autopack::v1::BuilderService::service_full_name()}.
+struct HostedService {
+  grpc::Service* service;  // not owned; must outlive the server
+  std::string name;
+};
+
+class GrpcServer {
+ public:
+  // Binds and starts serving `services` plus health and reflection. Health reports NOT_SERVING until
+  // SetServing(true). UNAVAILABLE if the address cannot be bound,
+  // INVALID_ARGUMENT for a malformed address or unreadable TLS files.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const ServerOptions& options, const std::vector<HostedService>& services);
+
+  ~GrpcServer();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // HOST:PORT with the real port, as written in the "listening on" log line.
+  const std::string& address() const { return address_; }
+
+  // Sets the overall health status and that of every registered service.
+  void SetServing(bool serving);
+
+  // Reports NOT_SERVING, waits up to the grace period for in-flight calls, then
+  // cancels the rest. Safe to call more than once and from any thread.
+  void Shutdown();
+
+  // Blocks until Shutdown() has completed.
+  void Wait();
+
+ private:
+  GrpcServer() = default;
+
+  ServerOptions options_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::string> service_names_;
+  int port_ = 0;
+  std::string address_;
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it creates
+// later, so that WaitForShutdownSignal() receives them. Call first in main().
+void BlockShutdownSignals();
+
+// Returns the number of the first SIGTERM or SIGINT received.
+int WaitForShutdownSignal();
+
+// What every main() does once its core is built: start the server, mark it
+// SERVING, log "listening on HOST:PORT", wait for SIGTERM/SIGINT, shut down
+// gracefully. OK on a clean shutdown.
+absl::Status ServeUntilSignal(const ServerOptions& options,
+                              const std::vector<HostedService>& services);
+
+}  // namespace autopack
+
+#endif  // AUTOPACK_SERVICES_COMMON_SERVER_H_

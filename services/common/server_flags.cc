@@ -1,0 +1,42 @@
+#include "services/common/server_flags.h"
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/common/logging.h"
+
+ABSL_FLAG(std::string, listen, "",
+          "HOST:PORT to listen on; port 0 picks a free port (logged as 'listening on "
+          "HOST:PORT'). Default: 0.0.0.0:<the service's port>");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate; with --tls_key turns TLS on");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight calls may run before being cancelled");
+
+namespace autopack {
+
+void InitServerProcess(int argc, char** argv, const std::string& service_name,
+                       const std::string& usage) {
+  absl::SetProgramUsageMessage(usage);
+  absl::ParseCommandLine(argc, argv);
+  SetLogServiceName(service_name);
+  BlockShutdownSignals();
+}
+
+ServerOptions ServerOptionsFromFlags(const std::string& service_name, int default_port) {
+  ServerOptions options;
+  options.service_name = service_name;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  if (options.listen.empty()) options.listen = absl::StrCat("0.0.0.0:", default_port);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return options;
+}
+
+}  // namespace autopack

@@ -1,0 +1,23 @@
+// Flags shared by every server binary (--listen, --tls_cert, --tls_key,
+// --tls_client_ca, --shutdown_grace), defined once so the four main.cc files
+// parse them identically.
+#ifndef AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
+#define AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
+
+#include <string>
+
+#include "services/common/server.h"
+
+namespace autopack {
+
+// Sets the usage text, parses the command line (exits on --help or a bad flag),
+// names the log stream and blocks SIGTERM/SIGINT for ServeUntilSignal().
+void InitServerProcess(int argc, char** argv, const std::string& service_name,
+                       const std::string& usage);
+
+// ServerOptions from the shared flags; --listen defaults to 0.0.0.0:<default_port>.
+ServerOptions ServerOptionsFromFlags(const std::string& service_name, int default_port);
+
+}  // namespace autopack
+
+#endif  // AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
