@@ -3,13 +3,25 @@
 #ifndef AUTOPACK_SERVICES_COMMON_GRPC_STATUS_H_
 #define AUTOPACK_SERVICES_COMMON_GRPC_STATUS_H_
 
+#include <utility>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "grpcpp/support/status.h"
 
 namespace autopack {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// What every unary adapter method returns: the core's value moved into the
+// response, or its error converted.
+template <typename T>
+grpc::Status ToGrpcResponse(absl::StatusOr<T> result, T* response) {
+  if (!result.ok()) return ToGrpcStatus(result.status());
+  *response = std::move(result).value();
+  return grpc::Status::OK;
+}
 
 }  // namespace autopack
 

@@ -2,7 +2,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage_config.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/logging.h"
@@ -22,6 +24,12 @@ namespace autopack {
 void InitServerProcess(int argc, char** argv, const std::string& service_name,
                        const std::string& usage) {
   absl::SetProgramUsageMessage(usage);
+  // --help lists the flags of the main file and of this shared file.
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "services/");
+  };
+  absl::SetFlagsUsageConfig(config);
   absl::ParseCommandLine(argc, argv);
   SetLogServiceName(service_name);
   BlockShutdownSignals();

@@ -1,0 +1,22 @@
+// builder_server: the Builder service (DESIGN.md §1).
+#include "services/builder/builder.h"
+#include "services/builder/builder_service.h"
+#include "services/common/logging.h"
+#include "services/common/server_flags.h"
+
+int main(int argc, char** argv) {
+  autopack::InitServerProcess(
+      argc, argv, "builder",
+      "writes a phase's change as a unified diff with an LLM.\n"
+      "Usage: builder_server [--listen=HOST:PORT] [--tls_cert=F --tls_key=F]");
+  autopack::builder::Builder core;
+  autopack::builder::BuilderServiceImpl service(&core);
+  const absl::Status status = autopack::ServeUntilSignal(
+      autopack::ServerOptionsFromFlags("builder", 50052),
+      {{&service, autopack::v1::BuilderService::service_full_name()}});
+  if (!status.ok()) {
+    autopack::LogError(status.ToString());
+    return 1;
+  }
+  return 0;
+}

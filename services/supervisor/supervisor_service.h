@@ -1,0 +1,37 @@
+// gRPC adapter of the Supervisor core.
+#ifndef AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_SERVICE_H_
+#define AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_SERVICE_H_
+
+#include "autopack/v1/supervisor.grpc.pb.h"
+#include "services/supervisor/supervisor.h"
+
+namespace autopack::supervisor {
+
+class SupervisorServiceImpl final : public v1::SupervisorService::Service {
+ public:
+  explicit SupervisorServiceImpl(Supervisor* core) : core_(core) {}
+
+  grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
+                        v1::CreateRunResponse* response) override;
+  grpc::Status GetRun(grpc::ServerContext* context, const v1::GetRunRequest* request,
+                     v1::Run* response) override;
+  grpc::Status ListRuns(grpc::ServerContext* context, const v1::ListRunsRequest* request,
+                       v1::ListRunsResponse* response) override;
+  grpc::Status CancelRun(grpc::ServerContext* context, const v1::CancelRunRequest* request,
+                        v1::Run* response) override;
+  grpc::Status ListIssues(grpc::ServerContext* context, const v1::ListIssuesRequest* request,
+                         v1::ListIssuesResponse* response) override;
+  grpc::Status GetUsage(grpc::ServerContext* context, const v1::GetUsageRequest* request,
+                       v1::UsageReport* response) override;
+  grpc::Status PreviewRun(grpc::ServerContext* context, const v1::PreviewRunRequest* request,
+                         v1::PreviewRunResponse* response) override;
+  grpc::Status WatchRun(grpc::ServerContext* context, const v1::WatchRunRequest* request,
+                        grpc::ServerWriter<v1::RunEvent>* writer) override;
+
+ private:
+  Supervisor* core_;  // not owned
+};
+
+}  // namespace autopack::supervisor
+
+#endif  // AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_SERVICE_H_
