@@ -1,0 +1,110 @@
+// The project's fake LLM provider: a real HTTP/1.1 server on 127.0.0.1 that
+// speaks OpenAI Chat Completions (POST .../chat/completions) and Anthropic
+// Messages (POST .../v1/messages), answers each request with the next scripted
+// reply, and records every exchange so tests can check what was sent.
+#ifndef AUTOPACK_TESTS_FAKE_PROVIDER_FAKE_PROVIDER_SERVER_H_
+#define AUTOPACK_TESTS_FAKE_PROVIDER_FAKE_PROVIDER_SERVER_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+
+namespace autopack::testing {
+
+// Token counts the fake reports, in our terms; rendered into each wire format
+// (OpenAI: prompt_tokens = input + cached, completion_tokens = output + reasoning).
+struct FakeUsage {
+  int64_t input = 0;
+  int64_t cached = 0;
+  int64_t output = 0;
+  int64_t reasoning = 0;
+};
+
+// One scripted answer.
+struct FakeReply {
+  enum class Kind {
+    kContent,      // 200, a complete answer with `text` (JSON text for structured output)
+    kTruncated,    // 200, `text` cut at the output limit (finish_reason length / stop_reason max_tokens)
+    kRefusal,      // 200, the model declines with `text`
+    kHttpError,    // `status` with an error body; Retry-After when retry_after is set
+    kErrorIn200,   // 200 whose body is an error object with `text`
+    kInvalidJson,  // 200 with a body that is not JSON
+    kHang,         // never answers (until the server stops)
+  };
+  Kind kind = Kind::kContent;
+  std::string text;
+  int status = 200;
+  absl::optional<std::string> retry_after;
+  FakeUsage usage;
+
+  static FakeReply Content(std::string text, FakeUsage usage = {});
+  static FakeReply Truncated(std::string partial_text, FakeUsage usage);
+  static FakeReply Refusal(std::string words, FakeUsage usage = {});
+  static FakeReply HttpError(int status, std::string message,
+                             absl::optional<std::string> retry_after = absl::nullopt);
+  static FakeReply ErrorIn200(std::string message);
+  static FakeReply InvalidJson();
+  static FakeReply Hang();
+};
+
+struct RecordedExchange {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string request_body;
+  absl::Time received;
+  int connection = 0;  // 1-based number of the TCP connection it came on
+  int status = 0;      // 0 for a hang
+  std::string response_body;
+  bool openai = false;  // wire format of the request path
+};
+
+class FakeProviderServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<FakeProviderServer>> Start();
+  // Releases hanging requests, closes every connection, joins every thread.
+  ~FakeProviderServer();
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:PORT"; OpenAI base URLs add "/v1".
+  std::string base_url() const;
+
+  // Queues the reply to the next request. With none queued the fake answers
+  // 500 "no scripted reply", so a test that calls more often than it planned fails.
+  void Enqueue(FakeReply reply);
+  std::vector<RecordedExchange> exchanges() const;
+  int connections_accepted() const;
+
+ private:
+  FakeProviderServer() = default;
+  void AcceptLoop();
+  void Serve(int fd, int connection);
+  // Reads one request from `fd` and answers it; false when the connection ends.
+  bool ServeOne(int fd, int connection, std::string* buffer);
+  // Builds the HTTP response for one request; empty when it must hang.
+  absl::optional<std::string> Answer(RecordedExchange* exchange);
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<FakeReply> script_ ABSL_GUARDED_BY(mu_);
+  std::vector<RecordedExchange> exchanges_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
+  int connections_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace autopack::testing
+
+#endif  // AUTOPACK_TESTS_FAKE_PROVIDER_FAKE_PROVIDER_SERVER_H_
