@@ -1,0 +1,880 @@
+#include "services/supervisor/run_driver.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/status_macros.h"
+#include "services/supervisor/usage.h"
+
+namespace autopack::supervisor {
+namespace {
+
+constexpr absl::string_view kBuilder = "builder";
+constexpr absl::string_view kAuditor = "auditor";
+// Prompt framing (instructions, phase text, feedback) on top of the context
+// files; bytes bound tokens from above for every BPE tokenizer.
+constexpr int64_t kPromptOverheadBytes = 16 * 1024;
+
+absl::Duration DurationOf(const google::protobuf::Duration& d) {
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+}
+
+bool IsFinal(v1::RunState s) {
+  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
+         s != v1::RUN_STATE_RUNNING;
+}
+
+bool IsTerminalStep(AttemptStep step) {
+  return step == AttemptStep::kSucceeded || step == AttemptStep::kFailed;
+}
+
+int64_t ByteSize(const v1::AttemptFeedback& f) { return static_cast<int64_t>(f.ByteSizeLong()); }
+
+v1::RunEvent RunStateEvent(v1::RunState from, v1::RunState to, const std::string& reason) {
+  v1::RunEvent event;
+  event.mutable_run_state()->set_from(from);
+  event.mutable_run_state()->set_to(to);
+  event.mutable_run_state()->set_reason(reason);
+  return event;
+}
+
+v1::RunEvent TierEvent(const std::string& tier_id, v1::TierState from, v1::TierState to) {
+  v1::RunEvent event;
+  event.mutable_tier_state()->set_tier_id(tier_id);
+  event.mutable_tier_state()->set_from(from);
+  event.mutable_tier_state()->set_to(to);
+  return event;
+}
+
+// Store entries back into the policy ledger's journal form. Each call's
+// reserve is followed directly by its settle or release; the totals are the
+// same as in the original order.
+std::vector<policy::LedgerEntry> JournalFromStore(const std::string& run_id,
+                                                  const std::vector<LedgerEntry>& stored) {
+  std::vector<policy::LedgerEntry> out;
+  int64_t sequence = 0;
+  const std::string prefix = run_id + "/";
+  for (const LedgerEntry& s : stored) {
+    policy::LedgerEntry e;
+    e.run_id = run_id;
+    e.reservation_id = absl::StartsWith(s.key, prefix) ? s.key.substr(prefix.size()) : s.key;
+    e.tier_id = s.tier_id;
+    e.phase_id = s.phase_id;
+    e.role = s.role;
+    e.model = s.model;
+    e.kind = policy::LedgerEntryKind::kReserve;
+    e.sequence = ++sequence;
+    e.tokens = s.reserved_tokens;
+    e.cost_micro_usd = s.reserved_micro_usd;
+    out.push_back(e);
+    if (s.state == LedgerState::kReserved) continue;
+    policy::LedgerEntry close = e;
+    close.sequence = ++sequence;
+    if (s.state == LedgerState::kSettled) {
+      close.kind = policy::LedgerEntryKind::kSettle;
+      close.usage = s.usage;
+      close.tokens = TotalTokens(s.usage);
+      close.cost_micro_usd = s.cost_micro_usd;
+    } else {
+      close.kind = policy::LedgerEntryKind::kRelease;
+      close.tokens = 0;
+      close.cost_micro_usd = 0;
+    }
+    out.push_back(close);
+  }
+  return out;
+}
+
+}  // namespace
+
+RunDriver::RunDriver(DriverContext context, std::function<Lease()> lease,
+                     std::function<bool()> stopping)
+    : ctx_(std::move(context)),
+      lease_(std::move(lease)),
+      stopping_(std::move(stopping)),
+      selector_(*ctx_.policy) {}
+
+std::string RunDriver::CallKey(absl::string_view reservation_id) const {
+  return absl::StrCat(spec_.run_id(), "/", reservation_id);
+}
+
+absl::Status RunDriver::Load() {
+  const std::string run_id = lease_().run_id;
+  ASSIGN_OR_RETURN(record_, ctx_.store->GetRun(run_id));
+  spec_ = record_.run.spec();
+  ASSIGN_OR_RETURN(policy::RunLimits limits,
+                   policy::RunLimits::FromSpec(spec_, ctx_.policy->strategy));
+  policy::BudgetLedger::Options options;
+  options.run_id = run_id;
+  options.limits = std::move(limits);
+  options.safety_profile = spec_.safety_profile();
+  options.started_at = record_.run.has_started_at()
+                           ? absl::FromUnixSeconds(record_.run.started_at().seconds())
+                           : absl::Now();
+  journal_ = std::make_unique<policy::InMemoryLedgerJournal>();
+  options.journal = journal_.get();
+  options.on_warning = [this](const v1::BudgetWarning& w) { pending_warnings_.push_back(w); };
+  ASSIGN_OR_RETURN(std::vector<LedgerEntry> stored, ctx_.store->ListLedgerEntries(run_id));
+  ASSIGN_OR_RETURN(ledger_, policy::BudgetLedger::Restore(*ctx_.policy, std::move(options),
+                                                         JournalFromStore(run_id, stored)));
+  pending_warnings_.clear();
+  IssueQuery query;
+  query.page_size = 1000;
+  do {
+    ASSIGN_OR_RETURN(IssuePage page, ctx_.store->ListRunIssues(run_id, query));
+    for (const v1::TrackedIssue& t : page.issues) {
+      issue_counts_[t.issue().fingerprint()] = t.occurrences();
+    }
+    query.page_token = page.next_page_token;
+  } while (!query.page_token.empty());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CommitResult> RunDriver::Commit(Transition t) {
+  ASSIGN_OR_RETURN(std::vector<policy::LedgerEntry> journal,
+                   journal_->ReadRun(spec_.run_id()));
+  for (size_t i = journal_committed_; i < journal.size(); ++i) {
+    const policy::LedgerEntry& e = journal[i];
+    LedgerOp op;
+    op.entry.key = CallKey(e.reservation_id);
+    op.entry.tier_id = e.tier_id;
+    op.entry.phase_id = e.phase_id;
+    op.entry.role = e.role;
+    op.entry.model = e.model;
+    switch (e.kind) {
+      case policy::LedgerEntryKind::kReserve:
+        op.kind = LedgerOp::Kind::kReserve;
+        op.entry.reserved_tokens = e.tokens;
+        op.entry.reserved_micro_usd = e.cost_micro_usd;
+        break;
+      case policy::LedgerEntryKind::kSettle:
+        op.kind = LedgerOp::Kind::kSettle;
+        op.entry.usage = e.usage;
+        op.entry.cost_micro_usd = e.cost_micro_usd;
+        break;
+      case policy::LedgerEntryKind::kRelease:
+        op.kind = LedgerOp::Kind::kRelease;
+        break;
+    }
+    t.ledger.push_back(std::move(op));
+  }
+  for (const v1::BudgetWarning& w : pending_warnings_) {
+    v1::RunEvent event;
+    *event.mutable_budget_warning() = w;
+    t.events.push_back(std::move(event));
+  }
+  absl::StatusOr<CommitResult> result = ctx_.store->Commit(lease_(), t);
+  if (!result.ok()) return result.status();
+  journal_committed_ = journal.size();
+  pending_warnings_.clear();
+  if (t.run.state.has_value()) record_.run.set_state(*t.run.state);
+  if (t.run.head_sha.has_value()) record_.run.set_head_sha(*t.run.head_sha);
+  if (t.run.branch.has_value()) record_.run.set_branch(*t.run.branch);
+  return result;
+}
+
+v1::PhaseStatus& RunDriver::PhaseStatusOf(const std::string& phase_id) {
+  for (v1::TierStatus& tier : *record_.run.mutable_tiers()) {
+    for (v1::PhaseStatus& phase : *tier.mutable_phases()) {
+      if (phase.phase_id() == phase_id) return phase;
+    }
+  }
+  // The store creates a status row for every phase of the spec.
+  static v1::PhaseStatus* missing = new v1::PhaseStatus;
+  return *missing;
+}
+
+v1::RunEvent RunDriver::PhaseEvent(const std::string& tier_id, const std::string& phase_id,
+                                   v1::PhaseState to, int32_t attempt,
+                                   const std::string& reason) {
+  v1::RunEvent event;
+  v1::PhaseStateChanged* p = event.mutable_phase_state();
+  p->set_tier_id(tier_id);
+  p->set_phase_id(phase_id);
+  p->set_from(PhaseStatusOf(phase_id).state());
+  p->set_to(to);
+  p->set_attempt(attempt);
+  p->set_reason(reason);
+  return event;
+}
+
+void RunDriver::SetPhaseState(Transition* t, const std::string& tier_id,
+                              const std::string& phase_id, v1::PhaseState to, int32_t attempt,
+                              const std::string& reason) {
+  v1::PhaseStatus& status = PhaseStatusOf(phase_id);
+  if (status.state() != to) t->events.push_back(PhaseEvent(tier_id, phase_id, to, attempt, reason));
+  status.set_state(to);
+  if (!reason.empty() && to != v1::PHASE_STATE_COMPLETE) status.set_last_error(reason);
+  // Replace an earlier copy of this phase in the same transition.
+  for (v1::PhaseStatus& existing : t->phases) {
+    if (existing.phase_id() == phase_id) {
+      existing = status;
+      return;
+    }
+  }
+  t->phases.push_back(status);
+}
+
+v1::UsageEvent RunDriver::UsageEventFor(const std::string& phase_id, absl::string_view role,
+                                        const std::string& model, const v1::TokenUsage& usage,
+                                        int64_t cost) const {
+  v1::UsageEvent event;
+  event.set_phase_id(phase_id);
+  event.set_role(std::string(role));
+  event.set_model(model);
+  *event.mutable_usage() = usage;
+  event.set_cost_micro_usd(cost);
+  *event.mutable_run_total() = ledger_->Report().total();
+  return event;
+}
+
+absl::Status RunDriver::CheckpointOrStop(absl::string_view step) {
+  if (stopping_()) return absl::CancelledError("supervisor is stopping");
+  if (ctx_.options.before_side_effect) return ctx_.options.before_side_effect(step);
+  return absl::OkStatus();
+}
+
+absl::Status RunDriver::RefreshCancel(bool* cancelled) {
+  ASSIGN_OR_RETURN(RunRecord fresh, ctx_.store->GetRun(spec_.run_id()));
+  record_.cancel_requested = fresh.cancel_requested;
+  record_.cancel_reason = fresh.cancel_reason;
+  *cancelled = fresh.cancel_requested;
+  return absl::OkStatus();
+}
+
+absl::Status RunDriver::Drive() {
+  RETURN_IF_ERROR(Load());
+  if (IsFinal(record_.run.state())) return absl::OkStatus();
+  if (record_.cancel_requested) {
+    return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, "", v1::PHASE_STATE_CANCELLED);
+  }
+  RETURN_IF_ERROR(StartRun());
+  for (const v1::TierSpec& tier : spec_.tiers()) {
+    bool run_ended = false;
+    RETURN_IF_ERROR(DriveTier(tier, &run_ended));
+    if (run_ended) return absl::OkStatus();
+  }
+  Transition done;
+  done.run.state = v1::RUN_STATE_DONE_SUCCESS;
+  done.run.state_reason = "every phase completed";
+  done.run.finished_at = absl::Now();
+  done.events.push_back(
+      RunStateEvent(v1::RUN_STATE_RUNNING, v1::RUN_STATE_DONE_SUCCESS, "every phase completed"));
+  return Commit(std::move(done)).status();
+}
+
+absl::Status RunDriver::StartRun() {
+  if (record_.run.state() == v1::RUN_STATE_CREATED) {
+    Transition t;
+    t.run.state = v1::RUN_STATE_RUNNING;
+    t.run.started_at = absl::Now();
+    t.events.push_back(RunStateEvent(v1::RUN_STATE_CREATED, v1::RUN_STATE_RUNNING, ""));
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
+  RETURN_IF_ERROR(CheckpointOrStop("open_workspace"));
+  v1::OpenWorkspaceRequest request;
+  request.set_workspace_id(spec_.run_id());
+  request.set_run_id(spec_.run_id());
+  request.set_repo_url(spec_.repo_url());
+  request.set_base_ref(spec_.base_ref());
+  absl::StatusOr<v1::OpenWorkspaceResponse> ws =
+      ctx_.peers->OpenWorkspace({spec_.run_id(), ""}, request);
+  if (!ws.ok()) {
+    if (ws.status().code() == absl::StatusCode::kUnavailable ||
+        ws.status().code() == absl::StatusCode::kDeadlineExceeded) {
+      return ws.status();
+    }
+    return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                  absl::StrCat("cannot open the repository: ", ws.status().message()), "",
+                  v1::PHASE_STATE_SKIPPED);
+  }
+  workspace_id_ = ws->workspace_id();
+  base_sha_ = ws->base_sha();
+  if (record_.run.branch() != ws->branch() || record_.run.head_sha().empty()) {
+    Transition t;
+    t.run.branch = ws->branch();
+    t.run.head_sha = ws->head_sha();
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunDriver::DriveTier(const v1::TierSpec& tier, bool* run_ended) {
+  v1::TierStatus* status = nullptr;
+  for (v1::TierStatus& t : *record_.run.mutable_tiers()) {
+    if (t.tier_id() == tier.tier_id()) status = &t;
+  }
+  if (status == nullptr) return absl::InternalError("tier " + tier.tier_id() + " has no status");
+  if (status->state() == v1::TIER_STATE_COMPLETE) return absl::OkStatus();
+  if (status->state() != v1::TIER_STATE_RUNNING) {
+    Transition t;
+    v1::TierStatus running;
+    running.set_tier_id(tier.tier_id());
+    running.set_state(v1::TIER_STATE_RUNNING);
+    t.tiers.push_back(running);
+    t.events.push_back(TierEvent(tier.tier_id(), status->state(), v1::TIER_STATE_RUNNING));
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+    status->set_state(v1::TIER_STATE_RUNNING);
+  }
+  for (const v1::PhaseSpec& phase : tier.phases()) {
+    if (PhaseStatusOf(phase.phase_id()).state() == v1::PHASE_STATE_COMPLETE) continue;
+    absl::optional<PhaseEnd> end;
+    RETURN_IF_ERROR(DrivePhase(tier, phase, &end));
+    if (end.has_value()) {
+      *run_ended = true;
+      return Finish(end->run_state, end->reason, phase.phase_id(), end->phase_state);
+    }
+  }
+  Transition t;
+  v1::TierStatus complete;
+  complete.set_tier_id(tier.tier_id());
+  complete.set_state(v1::TIER_STATE_COMPLETE);
+  t.tiers.push_back(complete);
+  t.events.push_back(TierEvent(tier.tier_id(), v1::TIER_STATE_RUNNING, v1::TIER_STATE_COMPLETE));
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  status->set_state(v1::TIER_STATE_COMPLETE);
+  return absl::OkStatus();
+}
+
+absl::Status RunDriver::DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec& phase,
+                                   absl::optional<PhaseEnd>* end) {
+  PhaseContext pc{&tier, &phase, ctx_.policy->strategy.Resolve(phase.task_category()),
+                  base_sha_};
+  // Failed attempts roll back, so every attempt starts where the phase did:
+  // after the last completed phase.
+  for (const v1::TierSpec& t : spec_.tiers()) {
+    for (const v1::PhaseSpec& p : t.phases()) {
+      if (p.phase_id() == phase.phase_id()) break;
+      const v1::PhaseStatus& s = PhaseStatusOf(p.phase_id());
+      if (s.state() == v1::PHASE_STATE_COMPLETE && !s.commit_sha().empty()) {
+        pc.head_before = s.commit_sha();
+      }
+    }
+  }
+  const int32_t max_attempts =
+      phase.max_attempts() > 0 ? phase.max_attempts() : pc.category.strategy->max_attempts;
+  ASSIGN_OR_RETURN(std::vector<AttemptRecord> attempts,
+                   ctx_.store->ListAttempts(spec_.run_id(), phase.phase_id()));
+  std::vector<v1::AttemptFeedback> feedback;
+  int failed = 0;
+  for (const AttemptRecord& a : attempts) {
+    if (a.step == AttemptStep::kFailed) {
+      ++failed;
+      if (a.feedback.has_value()) feedback.push_back(*a.feedback);
+    }
+  }
+  // Keep the prompt bounded: the latest feedback matters most.
+  while (feedback.size() > 3) feedback.erase(feedback.begin());
+
+  while (true) {
+    AttemptRecord attempt;
+    if (!attempts.empty() && !IsTerminalStep(attempts.back().step)) {
+      attempt = attempts.back();
+    } else if (!attempts.empty() && attempts.back().step == AttemptStep::kSucceeded) {
+      attempt = attempts.back();
+      attempt.step = AttemptStep::kChecked;  // re-commit the completion
+    } else {
+      const int32_t number = static_cast<int32_t>(attempts.size()) + 1;
+      if (number > max_attempts) {
+        const bool human = pc.category.strategy->high_risk ||
+                           spec_.safety_profile() == v1::SAFETY_PROFILE_SAFETY_CRITICAL;
+        *end = PhaseEnd{v1::PHASE_STATE_FAILED,
+                        human ? v1::RUN_STATE_DONE_FAILED_REQUIRES_HUMAN_REVIEW
+                              : v1::RUN_STATE_DONE_FAILED_POLICY_VIOLATION,
+                        absl::StrCat("phase ", phase.phase_id(), " failed all ", max_attempts,
+                                     " attempts; last: ",
+                                     PhaseStatusOf(phase.phase_id()).last_error())};
+        return absl::OkStatus();
+      }
+      bool cancelled = false;
+      RETURN_IF_ERROR(RefreshCancel(&cancelled));
+      if (cancelled) {
+        *end = PhaseEnd{v1::PHASE_STATE_CANCELLED, v1::RUN_STATE_CANCELLED,
+                        record_.cancel_reason};
+        return absl::OkStatus();
+      }
+      policy::SelectionRequest selection_request;
+      selection_request.category = phase.task_category();
+      selection_request.complexity = phase.complexity();
+      selection_request.failed_attempts = failed;
+      absl::StatusOr<policy::Selection> selection = selector_.Select(selection_request);
+      if (!selection.ok()) {
+        *end = PhaseEnd{v1::PHASE_STATE_FAILED, v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                        absl::StrCat("no model for phase ", phase.phase_id(), ": ",
+                                     selection.status().message())};
+        return absl::OkStatus();
+      }
+      attempt.phase_id = phase.phase_id();
+      attempt.attempt = number;
+      attempt.step = AttemptStep::kStarted;
+      attempt.builder_model = selection->builder_model;
+      attempt.auditor_model = selection->auditor_model;
+      Transition t;
+      t.attempts.push_back(attempt);
+      v1::PhaseStatus& status = PhaseStatusOf(phase.phase_id());
+      status.set_attempts(number);
+      status.set_builder_model(selection->builder_model);
+      status.set_auditor_model(selection->auditor_model);
+      status.set_selection_rationale(selection->rationale);
+      SetPhaseState(&t, tier.tier_id(), phase.phase_id(), v1::PHASE_STATE_BUILDING, number, "");
+      v1::RunEvent event;
+      v1::AttemptEvent* a = event.mutable_attempt();
+      a->set_phase_id(phase.phase_id());
+      a->set_attempt(number);
+      a->set_builder_model(selection->builder_model);
+      a->set_auditor_model(selection->auditor_model);
+      a->set_rationale(selection->rationale);
+      t.events.push_back(std::move(event));
+      RETURN_IF_ERROR(Commit(std::move(t)).status());
+      attempts.push_back(attempt);
+    }
+    PhaseEnd phase_end;
+    ASSIGN_OR_RETURN(AttemptResult result, Advance(pc, feedback, &attempt, &phase_end));
+    attempts.back() = attempt;
+    switch (result) {
+      case AttemptResult::kSucceeded:
+        return absl::OkStatus();
+      case AttemptResult::kPhaseEnded:
+        *end = phase_end;
+        return absl::OkStatus();
+      case AttemptResult::kFailed:
+        ++failed;
+        if (attempt.feedback.has_value()) feedback.push_back(*attempt.feedback);
+        while (feedback.size() > 3) feedback.erase(feedback.begin());
+        break;
+    }
+  }
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::Advance(
+    const PhaseContext& pc, const std::vector<v1::AttemptFeedback>& feedback,
+    AttemptRecord* attempt, PhaseEnd* end) {
+  while (true) {
+    absl::StatusOr<AttemptResult> result;
+    switch (attempt->step) {
+      case AttemptStep::kStarted:
+        result = Build(pc, feedback, attempt, end);
+        break;
+      case AttemptStep::kBuilt:
+        result = Review(pc, attempt, end);
+        break;
+      case AttemptStep::kReviewed:
+        result = Apply(pc, attempt, end);
+        break;
+      case AttemptStep::kApplied:
+      case AttemptStep::kChecked:
+      case AttemptStep::kRolledBack:
+        result = Check(pc, attempt, end);
+        break;
+      case AttemptStep::kSucceeded:
+        return AttemptResult::kSucceeded;
+      case AttemptStep::kFailed:
+        return AttemptResult::kFailed;
+    }
+    if (!result.ok()) return result.status();
+    // A step that moved the attempt on returns kSucceeded with a non-terminal
+    // step; loop to the next one.
+    if (*result != AttemptResult::kSucceeded || IsTerminalStep(attempt->step)) return *result;
+  }
+}
+
+absl::StatusOr<std::vector<v1::ContextFile>> RunDriver::ReadContext(const v1::PhaseSpec& phase) {
+  if (phase.context_paths().empty()) return std::vector<v1::ContextFile>();
+  v1::ReadFilesRequest request;
+  request.set_workspace_id(workspace_id_);
+  for (const std::string& path : phase.context_paths()) request.add_globs(path);
+  request.set_max_file_bytes(ctx_.options.max_context_file_bytes);
+  request.set_max_total_bytes(ctx_.options.max_context_total_bytes);
+  ASSIGN_OR_RETURN(v1::ReadFilesResponse response,
+                   ctx_.peers->ReadFiles({spec_.run_id(), phase.phase_id()}, request));
+  return std::vector<v1::ContextFile>(response.files().begin(), response.files().end());
+}
+
+absl::StatusOr<policy::Reservation> RunDriver::ReserveCall(const PhaseContext& pc,
+                                                           absl::string_view role,
+                                                           const std::string& model,
+                                                           int64_t input_bytes,
+                                                           int32_t output_tokens) {
+  // A reservation left open by a crash is the call to make again.
+  ASSIGN_OR_RETURN(std::vector<LedgerEntry> stored,
+                   ctx_.store->ListLedgerEntries(spec_.run_id()));
+  for (const LedgerEntry& e : stored) {
+    if (e.state == LedgerState::kReserved && e.phase_id == pc.phase->phase_id() &&
+        e.role == role) {
+      policy::Reservation open;
+      open.id = e.key.substr(spec_.run_id().size() + 1);
+      open.model = e.model;
+      // Worst case = input estimate + output limit, both priced; the limit is
+      // what remains of the reserved tokens after the same input estimate.
+      open.output_limit = std::max<int64_t>(
+          1, std::min<int64_t>(output_tokens, e.reserved_tokens - input_bytes));
+      open.worst_case_tokens = e.reserved_tokens;
+      open.worst_case_micro_usd = e.reserved_micro_usd;
+      return open;
+    }
+  }
+  policy::CallRequest call;
+  call.tier_id = pc.tier->tier_id();
+  call.phase_id = pc.phase->phase_id();
+  call.role = std::string(role);
+  call.model = model;
+  call.category = pc.phase->task_category();
+  call.estimated_input_tokens = input_bytes;
+  call.requested_output_tokens = output_tokens;
+  ASSIGN_OR_RETURN(policy::Reservation reservation, ledger_->Reserve(call));
+  RETURN_IF_ERROR(Commit(Transition()).status());
+  return reservation;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::PeerFailure(const absl::Status& status,
+                                                                absl::string_view what,
+                                                                PhaseEnd* end) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kCancelled:
+      return status;  // transient: the run is resumed later from this step
+    default:
+      *end = PhaseEnd{v1::PHASE_STATE_FAILED, v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                      absl::StrCat(what, " failed: ", status.ToString())};
+      return AttemptResult::kPhaseEnded;
+  }
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::FailAttempt(const PhaseContext& pc,
+                                                                AttemptRecord* attempt,
+                                                                v1::AttemptFeedback feedback,
+                                                                absl::string_view why,
+                                                                absl::optional<std::string> head) {
+  feedback.set_attempt(attempt->attempt);
+  if (attempt->build.has_value() && ByteSize(feedback) < 200 * 1024) {
+    feedback.set_previous_patch(attempt->build->patch());
+  }
+  attempt->step = AttemptStep::kFailed;
+  attempt->feedback = feedback;
+  Transition t;
+  t.attempts.push_back(*attempt);
+  if (head.has_value()) t.run.head_sha = *head;
+  const std::string reason = absl::StrCat("attempt ", attempt->attempt, ": ", why);
+  SetPhaseState(&t, pc.tier->tier_id(), pc.phase->phase_id(), v1::PHASE_STATE_QUEUED,
+                attempt->attempt, reason);
+  v1::RunEvent event;
+  v1::AttemptEvent* a = event.mutable_attempt();
+  a->set_phase_id(pc.phase->phase_id());
+  a->set_attempt(attempt->attempt);
+  a->set_builder_model(attempt->builder_model);
+  a->set_auditor_model(attempt->auditor_model);
+  *a->mutable_feedback() = feedback;
+  t.events.push_back(std::move(event));
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  return AttemptResult::kFailed;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
+    const PhaseContext& pc, const std::vector<v1::AttemptFeedback>& feedback,
+    AttemptRecord* attempt, PhaseEnd* end) {
+  const std::string& phase_id = pc.phase->phase_id();
+  absl::StatusOr<std::vector<v1::ContextFile>> context = ReadContext(*pc.phase);
+  if (!context.ok()) return PeerFailure(context.status(), "reading context files", end);
+  int64_t input_bytes = kPromptOverheadBytes + pc.phase->ByteSizeLong();
+  for (const v1::ContextFile& f : *context) input_bytes += f.content().size() + f.path().size();
+  for (const v1::AttemptFeedback& f : feedback) input_bytes += ByteSize(f);
+
+  absl::StatusOr<policy::Reservation> reservation =
+      ReserveCall(pc, kBuilder, attempt->builder_model, input_bytes,
+                  ctx_.options.builder_output_tokens);
+  if (!reservation.ok()) {
+    if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
+      return reservation.status();
+    }
+    *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
+                    std::string(reservation.status().message())};
+    return AttemptResult::kPhaseEnded;
+  }
+  RETURN_IF_ERROR(CheckpointOrStop("generate_patch"));
+  v1::GeneratePatchRequest request;
+  *request.mutable_phase() = *pc.phase;
+  request.set_model(reservation->model);
+  for (const v1::ContextFile& f : *context) *request.add_context_files() = f;
+  for (const v1::AttemptFeedback& f : feedback) *request.add_feedback() = f;
+  request.set_max_output_tokens(static_cast<int32_t>(reservation->output_limit));
+  request.set_idempotency_key(CallKey(reservation->id));
+  request.set_run_id(spec_.run_id());
+  absl::StatusOr<v1::GeneratePatchResponse> response =
+      ctx_.peers->GeneratePatch({spec_.run_id(), phase_id}, request);
+  if (!response.ok()) {
+    const absl::StatusCode code = response.status().code();
+    if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled) {
+      return response.status();  // keep the reservation: the call is made again later
+    }
+    RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    RETURN_IF_ERROR(Commit(Transition()).status());
+    if (code == absl::StatusCode::kDeadlineExceeded ||
+        code == absl::StatusCode::kResourceExhausted) {
+      v1::AttemptFeedback f;
+      f.set_builder_error(std::string(response.status().message()));
+      return FailAttempt(pc, attempt, f, absl::StrCat("builder: ", response.status().message()));
+    }
+    return PeerFailure(response.status(), "Builder.GeneratePatch", end);
+  }
+  ASSIGN_OR_RETURN(policy::Settlement settled,
+                   ledger_->Settle(reservation->id, response->model_used(), response->usage()));
+  attempt->step = AttemptStep::kBuilt;
+  attempt->build = *response;
+  Transition t;
+  t.attempts.push_back(*attempt);
+  v1::RunEvent usage;
+  *usage.mutable_usage() = UsageEventFor(phase_id, kBuilder, response->model_used().empty()
+                                                                 ? reservation->model
+                                                                 : response->model_used(),
+                                         response->usage(), settled.cost_micro_usd);
+  t.events.push_back(std::move(usage));
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  return AttemptResult::kSucceeded;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& pc,
+                                                           AttemptRecord* attempt,
+                                                           PhaseEnd* end) {
+  const std::string& phase_id = pc.phase->phase_id();
+  const v1::GeneratePatchResponse& build = *attempt->build;
+  if (build.outcome() != v1::PATCH_OUTCOME_OK) {
+    v1::AttemptFeedback f;
+    f.set_builder_error(absl::StrCat(v1::PatchOutcome_Name(build.outcome()), ": ", build.detail()));
+    return FailAttempt(pc, attempt, f,
+                       absl::StrCat("builder answered ", v1::PatchOutcome_Name(build.outcome()),
+                                    build.detail().empty() ? "" : ": " + build.detail()));
+  }
+  if (PhaseStatusOf(phase_id).state() != v1::PHASE_STATE_AUDITING) {
+    Transition t;
+    SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_AUDITING, attempt->attempt,
+                  "");
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
+  absl::StatusOr<std::vector<v1::ContextFile>> context = ReadContext(*pc.phase);
+  if (!context.ok()) return PeerFailure(context.status(), "reading context files", end);
+  int64_t input_bytes = kPromptOverheadBytes + pc.phase->ByteSizeLong() + build.patch().size();
+  for (const v1::ContextFile& f : *context) input_bytes += f.content().size() + f.path().size();
+  absl::StatusOr<policy::Reservation> reservation =
+      ReserveCall(pc, kAuditor, attempt->auditor_model, input_bytes,
+                  ctx_.options.auditor_output_tokens);
+  if (!reservation.ok()) {
+    if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
+      return reservation.status();
+    }
+    *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
+                    std::string(reservation.status().message())};
+    return AttemptResult::kPhaseEnded;
+  }
+  RETURN_IF_ERROR(CheckpointOrStop("review_patch"));
+  v1::ReviewPatchRequest request;
+  *request.mutable_phase() = *pc.phase;
+  request.set_patch(build.patch());
+  for (const v1::ContextFile& f : *context) *request.add_context_files() = f;
+  request.set_auditor_profile(pc.category.strategy->auditor_profile);
+  request.set_model(reservation->model);
+  request.set_max_output_tokens(static_cast<int32_t>(reservation->output_limit));
+  request.set_idempotency_key(CallKey(reservation->id));
+  for (const std::string& glob :
+       ctx_.policy->strategy.ProtectedPaths(pc.category.strategy->check_profile)) {
+    request.add_protected_paths(glob);
+  }
+  request.set_run_id(spec_.run_id());
+  absl::StatusOr<v1::ReviewPatchResponse> response =
+      ctx_.peers->ReviewPatch({spec_.run_id(), phase_id}, request);
+  if (!response.ok()) {
+    const absl::StatusCode code = response.status().code();
+    if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled) {
+      return response.status();
+    }
+    RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    RETURN_IF_ERROR(Commit(Transition()).status());
+    return PeerFailure(response.status(), "Auditor.ReviewPatch", end);
+  }
+  ASSIGN_OR_RETURN(policy::Settlement settled,
+                   ledger_->Settle(reservation->id, response->model_used(), response->usage()));
+  attempt->step = AttemptStep::kReviewed;
+  attempt->review = *response;
+  Transition t;
+  t.attempts.push_back(*attempt);
+  if (!response->llm_skipped() || response->usage().ByteSizeLong() > 0) {
+    v1::RunEvent usage;
+    *usage.mutable_usage() = UsageEventFor(phase_id, kAuditor, response->model_used().empty()
+                                                                   ? reservation->model
+                                                                   : response->model_used(),
+                                           response->usage(), settled.cost_micro_usd);
+    t.events.push_back(std::move(usage));
+  }
+  for (const v1::Issue& issue : response->issues()) {
+    t.issues.push_back(IssueSighting{pc.tier->tier_id(), phase_id, issue});
+    v1::RunEvent event;
+    event.mutable_issue()->set_phase_id(phase_id);
+    *event.mutable_issue()->mutable_issue() = issue;
+    event.mutable_issue()->set_occurrences(++issue_counts_[issue.fingerprint()]);
+    t.events.push_back(std::move(event));
+  }
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  return AttemptResult::kSucceeded;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::Apply(const PhaseContext& pc,
+                                                          AttemptRecord* attempt,
+                                                          PhaseEnd* end) {
+  const std::string& phase_id = pc.phase->phase_id();
+  const v1::ReviewPatchResponse& review = *attempt->review;
+  if (!review.approved()) {
+    v1::AttemptFeedback f;
+    for (const v1::Issue& issue : review.issues()) *f.add_auditor_issues() = issue;
+    int majors = 0;
+    for (const v1::Issue& issue : review.issues()) majors += issue.severity() == v1::SEVERITY_MAJOR;
+    return FailAttempt(pc, attempt, f,
+                       absl::StrCat("auditor rejected the patch (", majors, " major issue",
+                                    majors == 1 ? "" : "s", ")"));
+  }
+  const policy::SafetyPolicy& safety = ctx_.policy->strategy.Safety(spec_.safety_profile());
+  if (!pc.category.strategy->auto_apply ||
+      (pc.category.strategy->high_risk && safety.high_risk_requires_human_review)) {
+    *end = PhaseEnd{v1::PHASE_STATE_FAILED, v1::RUN_STATE_DONE_FAILED_REQUIRES_HUMAN_REVIEW,
+                    absl::StrCat("phase ", phase_id, " (category ", pc.category.strategy->name,
+                                 ") needs a person to apply it: the approved patch is recorded "
+                                 "with attempt ",
+                                 attempt->attempt)};
+    return AttemptResult::kPhaseEnded;
+  }
+  if (PhaseStatusOf(phase_id).state() != v1::PHASE_STATE_APPLYING) {
+    Transition t;
+    SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_APPLYING, attempt->attempt,
+                  "");
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
+  RETURN_IF_ERROR(CheckpointOrStop("apply_patch"));
+  v1::ApplyPatchRequest request;
+  request.set_workspace_id(workspace_id_);
+  request.set_patch(attempt->build->patch());
+  for (const std::string& glob : pc.phase->allowed_paths()) request.add_allowed_paths(glob);
+  request.set_commit_message(absl::StrCat("autopack: ", phase_id, " ", pc.phase->name(),
+                                          " (attempt ", attempt->attempt, ")\n\n",
+                                          attempt->build->summary()));
+  request.mutable_author()->set_name(ctx_.options.author_name);
+  request.mutable_author()->set_email(ctx_.options.author_email);
+  request.set_idempotency_key(absl::StrCat(spec_.run_id(), "/", phase_id, "/", attempt->attempt));
+  absl::StatusOr<v1::ApplyPatchResponse> response =
+      ctx_.peers->ApplyPatch({spec_.run_id(), phase_id}, request);
+  if (!response.ok()) {
+    if (response.status().code() == absl::StatusCode::kInvalidArgument) {
+      v1::AttemptFeedback f;
+      v1::ApplyRejection* rejection = f.add_apply_rejections();
+      rejection->set_reason(std::string(response.status().message()));
+      return FailAttempt(pc, attempt, f,
+                         absl::StrCat("patch rejected: ", response.status().message()));
+    }
+    return PeerFailure(response.status(), "GitAdapter.ApplyPatch", end);
+  }
+  attempt->step = AttemptStep::kApplied;
+  attempt->apply = *response;
+  Transition t;
+  t.attempts.push_back(*attempt);
+  t.run.head_sha = response->commit_sha();
+  SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_CHECKING, attempt->attempt, "");
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  return AttemptResult::kSucceeded;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::Check(const PhaseContext& pc,
+                                                          AttemptRecord* attempt,
+                                                          PhaseEnd* end) {
+  const std::string& phase_id = pc.phase->phase_id();
+  if (attempt->step == AttemptStep::kApplied) {
+    RETURN_IF_ERROR(CheckpointOrStop("run_checks"));
+    v1::RunChecksRequest request;
+    request.set_workspace_id(workspace_id_);
+    request.set_command(spec_.check_command());
+    const absl::Duration timeout = spec_.has_check_timeout() &&
+                                           DurationOf(spec_.check_timeout()) > absl::ZeroDuration()
+                                       ? DurationOf(spec_.check_timeout())
+                                       : ctx_.options.default_check_timeout;
+    request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(timeout));
+    absl::StatusOr<v1::RunChecksResponse> response =
+        ctx_.peers->RunChecks({spec_.run_id(), phase_id}, request);
+    if (!response.ok()) return PeerFailure(response.status(), "GitAdapter.RunChecks", end);
+    attempt->step = AttemptStep::kChecked;
+    attempt->check = response->result();
+    Transition t;
+    t.attempts.push_back(*attempt);
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
+  if (attempt->check.has_value() && attempt->check->passed()) {
+    attempt->step = AttemptStep::kSucceeded;
+    Transition t;
+    t.attempts.push_back(*attempt);
+    PhaseStatusOf(phase_id).set_commit_sha(attempt->apply->commit_sha());
+    PhaseStatusOf(phase_id).set_last_error("");
+    SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_COMPLETE, attempt->attempt,
+                  "");
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+    return AttemptResult::kSucceeded;
+  }
+  // Checks failed: undo the commit, then retry with the failure output.
+  RETURN_IF_ERROR(CheckpointOrStop("rollback"));
+  v1::RollbackRequest rollback;
+  rollback.set_workspace_id(workspace_id_);
+  rollback.set_commit_sha(pc.head_before);
+  absl::StatusOr<v1::RollbackResponse> rolled =
+      ctx_.peers->Rollback({spec_.run_id(), phase_id}, rollback);
+  if (!rolled.ok()) return PeerFailure(rolled.status(), "GitAdapter.Rollback", end);
+  attempt->rolled_back_to = rolled->head_sha();
+  v1::AttemptFeedback f;
+  *f.mutable_check_result() = attempt->check.value_or(v1::CheckResult());
+  const v1::CheckResult& check = f.check_result();
+  std::string why = check.timed_out() ? "checks timed out"
+                                      : absl::StrCat("checks failed (exit ", check.exit_code(), ")");
+  if (check.tests_failed() > 0) absl::StrAppend(&why, ", ", check.tests_failed(), " tests failed");
+  // The rollback and the attempt's end are recorded together.
+  return FailAttempt(pc, attempt, f, why, rolled->head_sha());
+}
+
+absl::Status RunDriver::Finish(v1::RunState state, const std::string& reason,
+                               const std::string& failing_phase,
+                               v1::PhaseState failing_phase_state) {
+  for (const std::string& id : ledger_->OpenReservations()) {
+    RETURN_IF_ERROR(ledger_->Release(id));
+  }
+  Transition t;
+  t.run.state = state;
+  t.run.state_reason = reason;
+  t.run.finished_at = absl::Now();
+  const v1::TierState failed_tier_state =
+      state == v1::RUN_STATE_CANCELLED ? v1::TIER_STATE_CANCELLED : v1::TIER_STATE_FAILED;
+  for (v1::TierStatus& tier : *record_.run.mutable_tiers()) {
+    const v1::TierState before = tier.state();
+    if (before == v1::TIER_STATE_COMPLETE) continue;
+    const v1::TierState after =
+        before == v1::TIER_STATE_RUNNING ? failed_tier_state : v1::TIER_STATE_SKIPPED;
+    v1::TierStatus change;
+    change.set_tier_id(tier.tier_id());
+    change.set_state(after);
+    t.tiers.push_back(change);
+    t.events.push_back(TierEvent(tier.tier_id(), before, after));
+    tier.set_state(after);
+    for (v1::PhaseStatus& phase : *tier.mutable_phases()) {
+      if (phase.state() == v1::PHASE_STATE_COMPLETE) continue;
+      if (phase.phase_id() == failing_phase) {
+        SetPhaseState(&t, tier.tier_id(), phase.phase_id(), failing_phase_state, phase.attempts(),
+                      reason);
+      } else if (phase.attempts() > 0 && state == v1::RUN_STATE_CANCELLED) {
+        SetPhaseState(&t, tier.tier_id(), phase.phase_id(), v1::PHASE_STATE_CANCELLED,
+                      phase.attempts(), reason);
+      } else {
+        SetPhaseState(&t, tier.tier_id(), phase.phase_id(), v1::PHASE_STATE_SKIPPED,
+                      phase.attempts(), "");
+      }
+    }
+  }
+  t.events.push_back(RunStateEvent(record_.run.state(), state, reason));
+  return Commit(std::move(t)).status();
+}
+
+}  // namespace autopack::supervisor

@@ -1,0 +1,156 @@
+// Drives one run through the loop of DESIGN.md §2, resuming wherever its
+// durable state says it stopped. Every transition and ledger change is
+// committed to the Store (fenced by the run's lease) before the next side
+// effect, so a supervisor killed at any point and restarted never applies a
+// phase twice, never counts a call twice and leaks no reservation:
+//  - each LLM call is reserved (committed) before it is made, with the
+//    reservation's key as the call's idempotency key; settling and recording
+//    the answer happen in one commit;
+//  - a reservation found open after a restart is a call that may have been
+//    made: it is made again with the same key (the service answers from its
+//    idempotency cache when it can) and settled once;
+//  - patches are applied with an idempotency key (a commit trailer), so a
+//    repeated ApplyPatch returns the existing commit.
+#ifndef AUTOPACK_SERVICES_SUPERVISOR_RUN_DRIVER_H_
+#define AUTOPACK_SERVICES_SUPERVISOR_RUN_DRIVER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "services/supervisor/peers.h"
+#include "services/supervisor/policy/budget_ledger.h"
+#include "services/supervisor/policy/model_selector.h"
+#include "services/supervisor/policy/policy_config.h"
+#include "services/supervisor/store/store.h"
+
+namespace autopack::supervisor {
+
+struct DriverOptions {
+  // Output-token limits asked for each call (the budget may lower them).
+  int32_t builder_output_tokens = 8192;
+  int32_t auditor_output_tokens = 2048;
+  // Context handed to the models.
+  int64_t max_context_file_bytes = 64 * 1024;
+  int64_t max_context_total_bytes = 256 * 1024;
+  // Used when the spec sets no check_timeout.
+  absl::Duration default_check_timeout = absl::Minutes(10);
+  // Author of the integration-branch commits.
+  std::string author_name = "Autopack";
+  std::string author_email = "autopack@localhost";
+  // Called before every side effect; a non-OK status stops the driver there
+  // (used for crash tests and by the scheduler's shutdown).
+  std::function<absl::Status(absl::string_view step)> before_side_effect;
+};
+
+// Everything a driver needs that outlives it.
+struct DriverContext {
+  Store* store;
+  const policy::PolicyConfig* policy;
+  Peers* peers;
+  DriverOptions options;
+};
+
+class RunDriver {
+ public:
+  // `lease` returns the run's current lease (renewed by the scheduler);
+  // `stopping` is polled at safe points.
+  RunDriver(DriverContext context, std::function<Lease()> lease,
+            std::function<bool()> stopping);
+
+  // OK when the run reached a final state (it may have been final already).
+  // ABORTED when the lease was lost, CANCELLED when `stopping` became true,
+  // another error for a transient failure (the run is resumed later).
+  absl::Status Drive();
+
+ private:
+  enum class AttemptResult { kSucceeded, kFailed, kPhaseEnded };
+  struct PhaseEnd {
+    v1::PhaseState phase_state = v1::PHASE_STATE_FAILED;
+    v1::RunState run_state = v1::RUN_STATE_DONE_FAILED_POLICY_VIOLATION;
+    std::string reason;
+  };
+  struct PhaseContext {
+    const v1::TierSpec* tier;
+    const v1::PhaseSpec* phase;
+    policy::ResolvedCategory category;
+    std::string head_before;  // where a failed attempt rolls back to
+  };
+
+  absl::Status Load();
+  absl::Status StartRun();
+  absl::Status DriveTier(const v1::TierSpec& tier, bool* run_ended);
+  // Runs attempts of a phase until it completes or ends the run (`end` set).
+  absl::Status DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec& phase,
+                          absl::optional<PhaseEnd>* end);
+  absl::StatusOr<AttemptResult> Advance(const PhaseContext& pc,
+                                        const std::vector<v1::AttemptFeedback>& feedback,
+                                        AttemptRecord* attempt, PhaseEnd* end);
+  absl::StatusOr<AttemptResult> Build(const PhaseContext& pc,
+                                      const std::vector<v1::AttemptFeedback>& feedback,
+                                      AttemptRecord* attempt, PhaseEnd* end);
+  absl::StatusOr<AttemptResult> Review(const PhaseContext& pc, AttemptRecord* attempt,
+                                       PhaseEnd* end);
+  absl::StatusOr<AttemptResult> Apply(const PhaseContext& pc, AttemptRecord* attempt,
+                                      PhaseEnd* end);
+  absl::StatusOr<AttemptResult> Check(const PhaseContext& pc, AttemptRecord* attempt,
+                                      PhaseEnd* end);
+  absl::StatusOr<AttemptResult> FailAttempt(const PhaseContext& pc, AttemptRecord* attempt,
+                                            v1::AttemptFeedback feedback, absl::string_view why,
+                                            absl::optional<std::string> head = absl::nullopt);
+  // Ends the phase (and with it the run) when a peer call failed in a way no
+  // retry of the attempt can fix; transient errors are returned instead.
+  absl::StatusOr<AttemptResult> PeerFailure(const absl::Status& status, absl::string_view what,
+                                            PhaseEnd* end);
+
+  // Reserves (or finds the open reservation of) a call and commits it.
+  absl::StatusOr<policy::Reservation> ReserveCall(const PhaseContext& pc, absl::string_view role,
+                                                  const std::string& model,
+                                                  int64_t input_bytes, int32_t output_tokens);
+  absl::StatusOr<std::vector<v1::ContextFile>> ReadContext(const v1::PhaseSpec& phase);
+
+  // Commits `t` plus staged ledger entries and warning events.
+  absl::StatusOr<CommitResult> Commit(Transition t);
+  // Final transition of the run: phase/tier/run states, skipped rest,
+  // released reservations.
+  absl::Status Finish(v1::RunState state, const std::string& reason,
+                      const std::string& failing_phase, v1::PhaseState failing_phase_state);
+  absl::Status CheckpointOrStop(absl::string_view step);
+  absl::Status RefreshCancel(bool* cancelled);
+
+  v1::PhaseStatus& PhaseStatusOf(const std::string& phase_id);
+  v1::RunEvent PhaseEvent(const std::string& tier_id, const std::string& phase_id,
+                          v1::PhaseState to, int32_t attempt, const std::string& reason);
+  void SetPhaseState(Transition* t, const std::string& tier_id, const std::string& phase_id,
+                     v1::PhaseState to, int32_t attempt, const std::string& reason);
+  std::string CallKey(absl::string_view reservation_id) const;
+  v1::UsageEvent UsageEventFor(const std::string& phase_id, absl::string_view role,
+                               const std::string& model, const v1::TokenUsage& usage,
+                               int64_t cost) const;
+
+  DriverContext ctx_;
+  std::function<Lease()> lease_;
+  std::function<bool()> stopping_;
+  policy::ModelSelector selector_;
+
+  RunRecord record_;
+  v1::RunSpec spec_;
+  std::string workspace_id_;
+  std::string base_sha_;
+  std::unique_ptr<policy::InMemoryLedgerJournal> journal_;
+  std::unique_ptr<policy::BudgetLedger> ledger_;
+  // Journal entries and warnings not yet committed to the store.
+  size_t journal_committed_ = 0;
+  std::vector<v1::BudgetWarning> pending_warnings_;
+  // Occurrences per fingerprint within the run.
+  std::map<std::string, int32_t> issue_counts_;
+};
+
+}  // namespace autopack::supervisor
+
+#endif  // AUTOPACK_SERVICES_SUPERVISOR_RUN_DRIVER_H_
