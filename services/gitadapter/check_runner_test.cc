@@ -1,0 +1,189 @@
+#include "services/gitadapter/check_runner.h"
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/common/files.h"
+#include "services/common/status_matchers.h"
+#include "services/gitadapter/test_repo.h"
+
+namespace autopack::gitadapter {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Processes whose command line contains `marker`.
+int CountProcesses(const std::string& marker) {
+  int count = 0;
+  DIR* proc = opendir("/proc");
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    absl::StatusOr<std::string> cmdline = ReadFile(absl::StrCat("/proc/", entry->d_name, "/cmdline"));
+    if (!cmdline.ok()) continue;
+    for (char& c : *cmdline) {
+      if (c == '\0') c = ' ';
+    }
+    if (absl::StrContains(*cmdline, marker)) ++count;
+  }
+  closedir(proc);
+  return count;
+}
+
+CheckSpec Spec(const std::string& dir, const std::string& command, absl::Duration timeout = absl::Seconds(30)) {
+  CheckSpec spec;
+  spec.dir = dir;
+  spec.command = command;
+  spec.timeout = timeout;
+  spec.max_output_bytes = 64 * 1024;
+  return spec;
+}
+
+class CheckRunnerTest : public ::testing::TestWithParam<SandboxMode> {
+ protected:
+  void SetUp() override {
+    runner_ = std::make_unique<ProcessCheckRunner>(ProcessCheckRunnerOptions{GetParam()});
+    if (GetParam() == SandboxMode::kRequired) {
+      ASSERT_TRUE(runner_->sandbox_available()) << runner_->sandbox_note();
+    }
+    dir_ = testing::NewTempDir("ws");
+  }
+  bool sandboxed() const { return GetParam() == SandboxMode::kRequired; }
+
+  std::unique_ptr<ProcessCheckRunner> runner_;
+  std::string dir_;
+};
+
+TEST_P(CheckRunnerTest, ReportsExitCodeOutputAndCounts) {
+  auto result = runner_->Run(Spec(dir_, "echo '== 2 failed, 5 passed in 0.10s =='; echo oops >&2; exit 3"));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->exit_code(), 3);
+  EXPECT_FALSE(result->passed());
+  EXPECT_FALSE(result->timed_out());
+  EXPECT_THAT(result->output_tail(), HasSubstr("oops"));
+  EXPECT_EQ(result->tests_passed(), 5);
+  EXPECT_EQ(result->tests_failed(), 2);
+  EXPECT_EQ(result->output_format(), "pytest");
+  EXPECT_EQ(result->sandboxed(), sandboxed());
+  EXPECT_EQ(result->sandbox_note().empty(), sandboxed());
+
+  result = runner_->Run(Spec(dir_, "pwd; echo created > out.txt"));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(result->passed()) << result->output_tail();
+  EXPECT_EQ(result->output_tail(), dir_ + "\n");
+  EXPECT_EQ(result->tests_passed(), -1);
+  EXPECT_THAT(ReadFile(dir_ + "/out.txt"), IsOkAndHolds(std::string("created\n")));
+}
+
+TEST_P(CheckRunnerTest, KeepsOnlyTheTailOfLongOutput) {
+  CheckSpec spec = Spec(dir_, "seq 1 200000; echo THE-END");
+  spec.max_output_bytes = 1000;
+  auto result = runner_->Run(spec);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(result->output_truncated());
+  EXPECT_EQ(result->output_tail().size(), 1000u);
+  EXPECT_TRUE(absl::EndsWith(result->output_tail(), "200000\nTHE-END\n"));
+}
+
+TEST_P(CheckRunnerTest, TimeoutKillsEveryProcessWithinTheLimitPlusTwoSeconds) {
+  const std::string marker = sandboxed() ? "97.1234" : "97.4321";
+  // A background job, a job in its own session (sandboxed only: it escapes a
+  // process group, not a pid namespace) and the foreground sleep.
+  const std::string command = sandboxed() ? absl::StrCat("sleep ", marker, " & setsid sleep ", marker,
+                                                         " & echo started; sleep ", marker)
+                                          : absl::StrCat("sleep ", marker, " & echo started; sleep ", marker);
+  const absl::Time start = absl::Now();
+  auto result = runner_->Run(Spec(dir_, command, absl::Seconds(1)));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_THAT(result, IsOk());
+  EXPECT_LT(took, absl::Seconds(3));
+  EXPECT_TRUE(result->timed_out());
+  EXPECT_FALSE(result->passed());
+  EXPECT_EQ(result->exit_code(), -1);
+  EXPECT_EQ(result->signal(), 9);
+  EXPECT_THAT(result->output_tail(), HasSubstr("started"));
+  EXPECT_EQ(CountProcesses(marker), 0);
+}
+
+TEST_P(CheckRunnerTest, BackgroundJobsDoNotOutliveAFinishedCommand) {
+  const std::string marker = sandboxed() ? "96.1234" : "96.4321";
+  const absl::Time start = absl::Now();
+  auto result = runner_->Run(Spec(dir_, absl::StrCat("sleep ", marker, " & echo done")));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_TRUE(result->passed());
+  EXPECT_EQ(CountProcesses(marker), 0);
+}
+
+TEST_P(CheckRunnerTest, NetworkIsUnreachableOnlyInTheSandbox) {
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t length = sizeof(address);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const int port = ntohs(address.sin_port);
+  auto result = runner_->Run(
+      Spec(dir_, absl::StrCat("bash -c 'exec 3<>/dev/tcp/127.0.0.1/", port, "' && echo connected")));
+  close(listener);
+  ASSERT_THAT(result, IsOk());
+  if (sandboxed()) {
+    EXPECT_FALSE(result->passed()) << result->output_tail();
+    EXPECT_THAT(result->output_tail(), ::testing::Not(HasSubstr("connected")));
+  } else {
+    EXPECT_TRUE(result->passed()) << result->output_tail();
+    EXPECT_THAT(result->output_tail(), HasSubstr("connected"));
+  }
+}
+
+TEST_P(CheckRunnerTest, EnvironmentIsMinimalPlusTheRequestedVariables) {
+  setenv("AUTOPACK_TEST_SECRET", "leak", 1);
+  CheckSpec spec = Spec(dir_, "echo \"[$AUTOPACK_TEST_SECRET][$EXTRA]\"");
+  spec.env["EXTRA"] = "given";
+  auto result = runner_->Run(spec);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_EQ(result->output_tail(), "[][given]\n");
+  spec.env["BAD=NAME"] = "x";
+  EXPECT_THAT(runner_->Run(spec), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BAD=NAME")));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, CheckRunnerTest, ::testing::Values(SandboxMode::kRequired, SandboxMode::kOff),
+                         [](const auto& info) { return info.param == SandboxMode::kOff ? "Unsandboxed" : "Sandboxed"; });
+
+TEST(SandboxTest, EverythingButTheWorkspaceIsReadOnly) {
+  ProcessCheckRunner runner({SandboxMode::kRequired});
+  ASSERT_TRUE(runner.sandbox_available()) << runner.sandbox_note();
+  const std::string dir = testing::NewTempDir("ro");
+  ASSERT_THAT(testing::Sh(dir, "git init -q . && mkdir outside_probe"), IsOk());
+  const std::string outside = testing::NewTempDir("outside");
+  auto result = runner.Run(Spec(dir, absl::StrCat("touch ", outside, "/x; touch /usr/autopack_probe; "
+                                                  "touch .git/probe; touch inside && echo wrote-inside")));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(result->output_tail(), HasSubstr("wrote-inside"));
+  EXPECT_THAT(result->output_tail(), HasSubstr("Read-only file system"));
+  EXPECT_FALSE(ReadFile(outside + "/x").ok());
+  EXPECT_FALSE(ReadFile(dir + "/.git/probe").ok());
+  EXPECT_TRUE(ReadFile(dir + "/inside").ok());
+}
+
+TEST(SandboxTest, MissingBubblewrapIsReportedOrRefused) {
+  ProcessCheckRunner automatic({SandboxMode::kAuto, "/nonexistent/bwrap"});
+  const std::string dir = testing::NewTempDir("nobwrap");
+  auto result = automatic.Run(Spec(dir, "true"));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_FALSE(result->sandboxed());
+  EXPECT_THAT(result->sandbox_note(), HasSubstr("bubblewrap not found at /nonexistent/bwrap"));
+  ProcessCheckRunner required({SandboxMode::kRequired, "/nonexistent/bwrap"});
+  EXPECT_THAT(required.Run(Spec(dir, "true")), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("sandbox required")));
+}
+
+}  // namespace
+}  // namespace autopack::gitadapter
