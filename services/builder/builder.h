@@ -4,15 +4,31 @@
 
 #include "absl/status/statusor.h"
 #include "autopack/v1/builder.pb.h"
+#include "services/common/llm/idempotency_cache.h"
+#include "services/common/llm/llm_client.h"
 
 namespace autopack::builder {
 
 class Builder {
  public:
+  // `llm` is not owned and must outlive the Builder.
+  explicit Builder(const llm::LlmClient* llm,
+                   llm::IdempotencyCache<v1::GeneratePatchResponse>::Options cache_options = {});
+
   // Asks the model for a patch. Model-side failures are outcomes in the
-  // response; errors are reserved for bad requests and unreachable providers.
+  // response (TRUNCATED, MALFORMED with the reason, REFUSED); a patch is only
+  // returned with OK, after it parsed and passed ValidateGeneratedPatch.
+  // Errors: INVALID_ARGUMENT for a bad request or a model without provider or
+  // price; the provider's errors otherwise. The same idempotency_key returns
+  // the stored response without calling (or billing) the provider again.
   absl::StatusOr<v1::GeneratePatchResponse> GeneratePatch(
       const v1::GeneratePatchRequest& request);
+
+ private:
+  absl::StatusOr<v1::GeneratePatchResponse> Generate(const v1::GeneratePatchRequest& request);
+
+  const llm::LlmClient* llm_;
+  llm::IdempotencyCache<v1::GeneratePatchResponse> cache_;
 };
 
 }  // namespace autopack::builder

@@ -1,16 +1,10 @@
 #include "services/common/llm/anthropic_provider.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 
 namespace autopack::llm {
-namespace {
 
 using json = nlohmann::json;
-
-
-}  // namespace
 
 std::string AnthropicProvider::Url() const { return config().base_url + "/v1/messages"; }
 

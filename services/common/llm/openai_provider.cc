@@ -5,12 +5,8 @@
 #include "absl/strings/str_cat.h"
 
 namespace autopack::llm {
-namespace {
 
 using json = nlohmann::json;
-
-
-}  // namespace
 
 std::string OpenAiProvider::Url() const { return config().base_url + "/chat/completions"; }
 

@@ -1,0 +1,113 @@
+#include "services/builder/builder_prompt.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/common/llm/untrusted_text.h"
+
+namespace autopack::builder {
+namespace {
+
+constexpr char kSystem[] =
+    "You are the Builder of Autopack, an autonomous coding system. You implement one phase of a "
+    "plan as a change to a git repository.\n"
+    "Answer in exactly this form and nothing else:\n"
+    "Summary: <one or two sentences on what the change does>\n"
+    "```diff\n"
+    "<a unified diff>\n"
+    "```\n"
+    "Diff rules:\n"
+    "- git style: for each file \"diff --git a/PATH b/PATH\", \"--- a/PATH\" (or --- /dev/null "
+    "for a new file), \"+++ b/PATH\" (or +++ /dev/null to delete), then hunks.\n"
+    "- Each hunk header \"@@ -OLD_START,OLD_COUNT +NEW_START,NEW_COUNT @@\" must count its lines "
+    "exactly; context lines start with a space and are copied exactly from the file shown.\n"
+    "- Write every added line in full: never \"...\", \"// existing code\" or other placeholders; "
+    "never merge-conflict markers; text files only; paths relative to the repository root.\n"
+    "- Change only what the phase needs, only under the allowed paths.\n"
+    "If you cannot do the task, say why in one sentence and give no diff.\n";
+
+// Keeps the end of long tool output, where failures are reported.
+std::string Tail(const std::string& text, size_t max) {
+  return text.size() <= max ? text : absl::StrCat("[...]", text.substr(text.size() - max));
+}
+
+void AppendFeedback(const v1::AttemptFeedback& feedback, std::string* out) {
+  absl::StrAppend(out, "\n### Attempt ", feedback.attempt(), "\n");
+  if (!feedback.builder_error().empty()) {
+    absl::StrAppend(out, "Your answer could not be used: ",
+                    llm::FrameUntrusted("builder error", feedback.builder_error()));
+  }
+  if (feedback.auditor_issues_size() > 0) {
+    std::string issues;
+    for (const v1::Issue& issue : feedback.auditor_issues()) {
+      absl::StrAppend(&issues, v1::Severity_Name(issue.severity()), " ", issue.category(), " ",
+                      issue.path(), issue.line() > 0 ? absl::StrCat(":", issue.line()) : "",
+                      ": ", issue.message(),
+                      issue.suggestion().empty() ? "" : absl::StrCat(" (fix: ", issue.suggestion(), ")"),
+                      "\n");
+    }
+    absl::StrAppend(out, "The reviewer raised these issues; fix every MAJOR one:\n",
+                    llm::FrameUntrusted("review issues", issues));
+  }
+  if (feedback.apply_rejections_size() > 0) {
+    std::string rejections;
+    for (const v1::ApplyRejection& rejection : feedback.apply_rejections()) {
+      absl::StrAppend(&rejections, rejection.path(),
+                      rejection.hunk() > 0 ? absl::StrCat(" hunk ", rejection.hunk()) : "", ": ",
+                      rejection.reason(), "\n");
+    }
+    absl::StrAppend(out, "The patch did not apply; make its context match the files exactly:\n",
+                    llm::FrameUntrusted("apply rejections", rejections));
+  }
+  if (feedback.has_check_result() && !feedback.check_result().passed()) {
+    const v1::CheckResult& check = feedback.check_result();
+    absl::StrAppend(out, "The project's checks failed (exit code ", check.exit_code(),
+                    check.timed_out() ? ", timed out" : "",
+                    check.tests_failed() > 0 ? absl::StrCat(", ", check.tests_failed(), " tests failed")
+                                             : "",
+                    "). Output tail:\n",
+                    llm::FrameUntrusted("check output", Tail(check.output_tail(), 6000)));
+  }
+  if (!feedback.previous_patch().empty()) {
+    absl::StrAppend(out, "The patch of that attempt, for reference:\n",
+                    llm::FrameUntrusted("previous patch", Tail(feedback.previous_patch(), 20000)));
+  }
+}
+
+}  // namespace
+
+llm::CompletionRequest BuildPatchPrompt(const v1::GeneratePatchRequest& request) {
+  const v1::PhaseSpec& phase = request.phase();
+  llm::CompletionRequest prompt;
+  prompt.system = absl::StrCat(kSystem, llm::kUntrustedDataRule, "\n");
+  prompt.max_output_tokens = request.max_output_tokens();
+  std::string& user = prompt.user;
+  absl::StrAppend(&user, "## Phase ", phase.phase_id(), ": ", phase.name(), "\n",
+                  phase.description(), "\n");
+  if (phase.acceptance_criteria_size() > 0) {
+    absl::StrAppend(&user, "\n## Acceptance criteria\n");
+    for (const std::string& criterion : phase.acceptance_criteria()) {
+      absl::StrAppend(&user, "- ", criterion, "\n");
+    }
+  }
+  absl::StrAppend(&user, "\n## Allowed paths\n",
+                  phase.allowed_paths_size() == 0 ? "any"
+                                                  : absl::StrJoin(phase.allowed_paths(), ", "),
+                  "\n");
+  if (request.context_files_size() > 0) {
+    absl::StrAppend(&user, "\n## Repository files\n");
+    for (const v1::ContextFile& file : request.context_files()) {
+      absl::StrAppend(&user, llm::FrameUntrusted(
+                                 absl::StrCat("file ", file.path(),
+                                              file.truncated() ? " (cut at the size limit)" : ""),
+                                 file.content()));
+    }
+  }
+  if (request.feedback_size() > 0) {
+    absl::StrAppend(&user, "\n## Earlier attempts (oldest first)\n");
+    for (const v1::AttemptFeedback& feedback : request.feedback()) AppendFeedback(feedback, &user);
+  }
+  absl::StrAppend(&user, "\nWrite the summary line and the diff now.\n");
+  return prompt;
+}
+
+}  // namespace autopack::builder
