@@ -12,9 +12,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "services/common/status_matchers.h"
 #include "services/supervisor/store/migrations.h"
+#include "services/supervisor/store/postgres_store.h"
+#include "services/supervisor/store/sqlite_store.h"
 #include "services/supervisor/store/store.h"
 #include "services/supervisor/store/store_test_backends.h"
 
@@ -211,7 +214,7 @@ TEST_P(StoreTest, CreateRunIsIdempotentOnTheRunId) {
   EXPECT_EQ(run.run_id(), "r1");
   EXPECT_EQ(run.state(), v1::RUN_STATE_CREATED);
   EXPECT_TRUE(run.has_created_at());
-  EXPECT_EQ(run.spec().SerializeAsString(), MakeSpec("r1").SerializeAsString());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(run.spec(), MakeSpec("r1")));
   ASSERT_EQ(run.tiers_size(), 2);
   EXPECT_EQ(run.tiers(1).tier_id(), "t2");
   EXPECT_EQ(run.tiers(1).state(), v1::TIER_STATE_PENDING);
@@ -837,6 +840,36 @@ TEST_P(StoreTest, TwoReplicasClaimTwentyRunsExactlyOnceAndTakeOverAfterExpiry) {
     EXPECT_THAT((*a)->RenewLease(l, absl::Minutes(1)), StatusHasCode(absl::StatusCode::kAborted));
   }
   for (const Lease& l : *taken) EXPECT_THAT((*b)->Commit(l, t), IsOk());
+}
+
+// --- Errors ---------------------------------------------------------------
+
+TEST_P(StoreTest, LostConnectionIsUnavailableAndTheNextCallReconnects) {
+  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), {}), IsOk());
+  const absl::Status dropped = db_->DropConnections();
+  if (absl::IsUnimplemented(dropped)) GTEST_SKIP() << dropped;
+  ASSERT_THAT(dropped, IsOk());
+  EXPECT_THAT(store_->GetRun("r1"), StatusHasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store_->GetRun("r1"), IsOk());
+  // The listener reconnects too: another instance's events still wake us.
+  const Lease lease = CreateAndClaim("r2");
+  absl::StatusOr<std::unique_ptr<Store>> other = db_->Open();
+  ASSERT_THAT(other, IsOk());
+  std::thread writer([&] {
+    Transition t;
+    t.events.resize(1);
+    EXPECT_THAT((*other)->Commit(lease, t), IsOk());
+  });
+  EXPECT_THAT(store_->WaitForEvents("r2", 0, absl::Now() + absl::Seconds(30)),
+              IsOkAndHolds(SizeIs(1)));
+  writer.join();
+}
+
+TEST(StoreOpenTest, UnreachableDatabasesAreUnavailable) {
+  EXPECT_THAT(OpenSqliteStore("/nonexistent-dir/store.db"),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("/nonexistent-dir/store.db")));
+  EXPECT_THAT(OpenPostgresStore("host=127.0.0.1 port=1 dbname=x connect_timeout=5"),
+              StatusHasCode(absl::StatusCode::kUnavailable));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::ValuesIn(TestBackendNames()),

@@ -20,6 +20,9 @@ class TestDatabase {
   virtual absl::StatusOr<std::unique_ptr<Store>> Open(StoreOptions options = {}) = 0;
   virtual absl::StatusOr<std::unique_ptr<SqlConnection>> Connect() = 0;
   virtual const SqlDialect& dialect() const = 0;
+  // Makes the server drop every other connection to this database, as a
+  // server restart or network cut would; UNIMPLEMENTED for embedded databases.
+  virtual absl::Status DropConnections() = 0;
 };
 
 // "sqlite", "postgres".
