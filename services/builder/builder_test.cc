@@ -1,11 +1,9 @@
 #include "services/builder/builder.h"
 
-#include <stdlib.h>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/status_matchers.h"
-#include "tests/fake_provider/fake_provider_server.h"
+#include "tests/fake_provider/fake_llm.h"
 #include "tests/fake_provider/openai_schema.h"
 
 namespace autopack::builder {
@@ -28,21 +26,11 @@ constexpr char kDiff[] =
 class BuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = FakeProviderServer::Start();
-    ASSERT_THAT(server, IsOk());
-    server_ = std::move(*server);
-    auto prices = PriceTable::LoadFile("config/pricing.yaml");
-    ASSERT_THAT(prices, IsOk());
-    setenv("AUTOPACK_BUILDER_TEST_KEY", "sk-builder-test", 1);
-    llm::ProviderConfig openai;
-    openai.name = "openai";
-    openai.kind = llm::ProviderKind::kOpenAi;
-    openai.base_url = server_->base_url() + "/v1";
-    openai.api_key_env = "AUTOPACK_BUILDER_TEST_KEY";
-    openai.retry.max_retries = 0;
-    llm_ = std::make_unique<llm::LlmClient>(
-        std::map<std::string, llm::ProviderConfig>{{"openai", openai}}, *prices, &http_);
-    builder_ = std::make_unique<Builder>(llm_.get());
+    auto fake = testing::FakeLlm::Start();
+    ASSERT_THAT(fake, IsOk());
+    fake_ = std::move(*fake);
+    server_ = &fake_->server();
+    builder_ = std::make_unique<Builder>(&fake_->client());
   }
 
   void TearDown() override {
@@ -62,9 +50,8 @@ class BuilderTest : public ::testing::Test {
     return request;
   }
 
-  llm::CurlHttpClient http_;
-  std::unique_ptr<FakeProviderServer> server_;
-  std::unique_ptr<llm::LlmClient> llm_;
+  std::unique_ptr<testing::FakeLlm> fake_;
+  FakeProviderServer* server_ = nullptr;
   std::unique_ptr<Builder> builder_;
 };
 

@@ -1,11 +1,9 @@
 #include "services/common/llm/llm_client.h"
 
-#include <stdlib.h>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/status_matchers.h"
-#include "tests/fake_provider/fake_provider_server.h"
+#include "tests/fake_provider/fake_llm.h"
 #include "tests/fake_provider/openai_schema.h"
 
 namespace autopack::llm {
@@ -18,19 +16,11 @@ using ::testing::HasSubstr;
 class LlmClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = FakeProviderServer::Start();
-    ASSERT_THAT(server, IsOk());
-    server_ = std::move(*server);
-    auto prices = PriceTable::LoadFile("config/pricing.yaml");
-    ASSERT_THAT(prices, IsOk());
-    setenv("AUTOPACK_LLM_CLIENT_TEST_KEY", "sk-x", 1);
-    ProviderConfig openai;
-    openai.name = "openai";
-    openai.kind = ProviderKind::kOpenAi;
-    openai.base_url = server_->base_url() + "/v1";
-    openai.api_key_env = "AUTOPACK_LLM_CLIENT_TEST_KEY";
-    client_ = std::make_unique<LlmClient>(std::map<std::string, ProviderConfig>{{"openai", openai}},
-                                          *prices, &http_);
+    auto fake = testing::FakeLlm::Start();
+    ASSERT_THAT(fake, IsOk());
+    fake_ = std::move(*fake);
+    server_ = &fake_->server();
+    client_ = &fake_->client();
   }
 
   void TearDown() override {
@@ -39,9 +29,9 @@ class LlmClientTest : public ::testing::Test {
     }
   }
 
-  CurlHttpClient http_;
-  std::unique_ptr<FakeProviderServer> server_;
-  std::unique_ptr<LlmClient> client_;
+  std::unique_ptr<testing::FakeLlm> fake_;
+  FakeProviderServer* server_ = nullptr;
+  const LlmClient* client_ = nullptr;
 };
 
 TEST_F(LlmClientTest, RoutesByProviderSendsTheProvidersModelNameAndPricesExactly) {
@@ -59,7 +49,7 @@ TEST_F(LlmClientTest, UnknownModelOrProviderIsInvalidArgumentBeforeAnyCall) {
                        AllOf(HasSubstr("openai/gpt-9-ultra"), HasSubstr("pricing.yaml"))));
   EXPECT_THAT(client_->CheckModel("mistral/large"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("'mistral'"), HasSubstr("configured: openai"))));
+                       AllOf(HasSubstr("'mistral'"), HasSubstr("configured: anthropic, openai"))));
   EXPECT_THAT(client_->CheckModel("gpt-4o"), StatusIs(absl::StatusCode::kInvalidArgument,
                                                       HasSubstr("provider/name")));
   EXPECT_TRUE(server_->exchanges().empty());
