@@ -6,6 +6,10 @@
 #include <set>
 #include <string>
 
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "autopack/v1/builder.grpc.pb.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -29,11 +33,21 @@ struct ServiceCase {
   std::string service;  // full name of its autopack.v1 service
 };
 
+// Flags a server needs besides --listen to start inside a test.
+std::vector<std::string> ServerArgs(const std::string& binary) {
+  std::vector<std::string> args = {"--listen=127.0.0.1:0", "--shutdown_grace=2s"};
+  if (binary.find("supervisor") != std::string::npos) {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    args.push_back(absl::StrCat("--store=sqlite:", std::getenv("TEST_TMPDIR"), "/", name, ".db"));
+  }
+  return args;
+}
+
 class ServicesTest : public ::testing::TestWithParam<ServiceCase> {
  protected:
   void SetUp() override {
-    auto process = testing::ServerProcess::Start(
-        GetParam().binary, {"--listen=127.0.0.1:0", "--shutdown_grace=2s"});
+    auto process = testing::ServerProcess::Start(GetParam().binary, ServerArgs(GetParam().binary));
     ASSERT_TRUE(process.ok()) << process.status();
     process_ = std::move(*process);
     channel_ = grpc::CreateChannel(process_->address(), grpc::InsecureChannelCredentials());

@@ -497,7 +497,7 @@ absl::StatusOr<policy::Reservation> RunDriver::ReserveCall(const PhaseContext& p
                                                            absl::string_view role,
                                                            const std::string& model,
                                                            int64_t input_bytes,
-                                                           int32_t output_tokens) {
+                                                           int64_t output_tokens) {
   // A reservation left open by a crash is the call to make again.
   ASSIGN_OR_RETURN(std::vector<LedgerEntry> stored,
                    ctx_.store->ListLedgerEntries(spec_.run_id()));
@@ -585,7 +585,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
 
   absl::StatusOr<policy::Reservation> reservation =
       ReserveCall(pc, kBuilder, attempt->builder_model, input_bytes,
-                  ctx_.options.builder_output_tokens);
+                  ctx_.policy->models.builder_call().max_output_tokens);
   if (!reservation.ok()) {
     if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
       return reservation.status();
@@ -660,7 +660,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
   for (const v1::ContextFile& f : *context) input_bytes += f.content().size() + f.path().size();
   absl::StatusOr<policy::Reservation> reservation =
       ReserveCall(pc, kAuditor, attempt->auditor_model, input_bytes,
-                  ctx_.options.auditor_output_tokens);
+                  ctx_.policy->models.auditor_call().max_output_tokens);
   if (!reservation.ok()) {
     if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
       return reservation.status();

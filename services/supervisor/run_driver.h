@@ -32,9 +32,6 @@
 namespace autopack::supervisor {
 
 struct DriverOptions {
-  // Output-token limits asked for each call (the budget may lower them).
-  int32_t builder_output_tokens = 8192;
-  int32_t auditor_output_tokens = 2048;
   // Context handed to the models.
   int64_t max_context_file_bytes = 64 * 1024;
   int64_t max_context_total_bytes = 256 * 1024;
@@ -111,7 +108,7 @@ class RunDriver {
   // Reserves (or finds the open reservation of) a call and commits it.
   absl::StatusOr<policy::Reservation> ReserveCall(const PhaseContext& pc, absl::string_view role,
                                                   const std::string& model,
-                                                  int64_t input_bytes, int32_t output_tokens);
+                                                  int64_t input_bytes, int64_t output_tokens);
   absl::StatusOr<std::vector<v1::ContextFile>> ReadContext(const v1::PhaseSpec& phase);
 
   // Commits `t` plus staged ledger entries and warning events.

@@ -1,48 +1,307 @@
 #include "services/supervisor/supervisor.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/common/logging.h"
+#include "services/common/status_macros.h"
+#include "services/supervisor/policy/budget_ledger.h"
+#include "services/supervisor/policy/model_selector.h"
+#include "services/supervisor/policy/preview.h"
+#include "services/supervisor/run_spec.h"
+#include "services/supervisor/usage.h"
 
 namespace autopack::supervisor {
 namespace {
 
-absl::Status NotBuiltYet(absl::string_view rpc) {
-  return absl::UnimplementedError(absl::StrCat(
-      rpc, " is not built yet: durable runs land with the orchestration issue (issue 6)"));
+bool IsFinal(v1::RunState s) {
+  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
+         s != v1::RUN_STATE_RUNNING;
+}
+
+std::string NewRunId() {
+  static absl::BitGen gen;
+  return absl::StrCat(absl::FormatTime("run-%Y%m%d-%H%M%S-", absl::Now(), absl::UTCTimeZone()),
+                      absl::StrFormat("%06x", absl::Uniform<uint32_t>(gen, 0, 1u << 24)));
 }
 
 }  // namespace
 
-absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest&) {
-  return NotBuiltYet("CreateRun");
+Supervisor::Supervisor(Store* store, const policy::PolicyConfig* policy, Peers* peers,
+                       SupervisorOptions options)
+    : store_(store), policy_(policy), peers_(peers), options_(std::move(options)) {}
+
+Supervisor::~Supervisor() { Stop(); }
+
+void Supervisor::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_) return;
+  started_ = true;
+  claim_thread_ = std::thread([this] { ClaimLoop(); });
 }
 
-absl::StatusOr<v1::Run> Supervisor::GetRun(const v1::GetRunRequest&) {
-  return NotBuiltYet("GetRun");
+void Supervisor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopping_) return;
+    stopping_ = true;
+    nudged_ = true;
+  }
+  claim_thread_.join();
+  absl::MutexLock lock(&mu_);
+  Reap(/*all=*/true);
 }
 
-absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequest&) {
-  return NotBuiltYet("ListRuns");
+void Supervisor::ClaimLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!stopping_) {
+    ClaimAndRenew();
+    Reap(/*all=*/false);
+    nudged_ = false;
+    mu_.AwaitWithTimeout(absl::Condition(&nudged_), options_.claim_interval);
+  }
 }
 
-absl::StatusOr<v1::Run> Supervisor::CancelRun(const v1::CancelRunRequest&) {
-  return NotBuiltYet("CancelRun");
+void Supervisor::ClaimAndRenew() {
+  // Renew well before expiry so a busy store cannot make a healthy replica
+  // lose its runs.
+  for (auto& [run_id, active] : active_) {
+    if (active->done) continue;
+    absl::MutexLock lease_lock(&active->mu);
+    if (active->lease.expires_at - absl::Now() > options_.lease_ttl * 2 / 3) continue;
+    absl::StatusOr<Lease> renewed = store_->RenewLease(active->lease, options_.lease_ttl);
+    if (renewed.ok()) {
+      active->lease = *renewed;
+    } else {
+      LogWarning(absl::StrCat("could not renew the lease: ", renewed.status().ToString()),
+                 {{"run_id", run_id}});
+    }
+  }
+  const int free_slots = options_.max_concurrent_runs - static_cast<int>(active_.size());
+  if (free_slots <= 0) return;
+  absl::StatusOr<std::vector<Lease>> leases =
+      store_->ClaimRuns(options_.replica_id, free_slots, options_.lease_ttl);
+  if (!leases.ok()) {
+    LogWarning(absl::StrCat("claiming runs failed: ", leases.status().ToString()));
+    return;
+  }
+  for (const Lease& lease : *leases) {
+    auto active = std::make_unique<ActiveRun>();
+    {
+      absl::MutexLock lease_lock(&active->mu);
+      active->lease = lease;
+    }
+    ActiveRun* raw = active.get();
+    LogInfo("driving run", {{"run_id", lease.run_id}});
+    raw->thread = std::thread([this, raw] {
+      RunDriver driver(
+          DriverContext{store_, policy_, peers_, options_.driver},
+          [raw] {
+            absl::MutexLock lease_lock(&raw->mu);
+            return raw->lease;
+          },
+          [this] { return stopping_.load(); });
+      raw->result = driver.Drive();
+      raw->done = true;
+      absl::MutexLock lock(&mu_);
+      nudged_ = true;
+    });
+    active_[lease.run_id] = std::move(active);
+  }
 }
 
-absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(const v1::ListIssuesRequest&) {
-  return NotBuiltYet("ListIssues");
+void Supervisor::Reap(bool all) {
+  for (auto it = active_.begin(); it != active_.end();) {
+    ActiveRun* active = it->second.get();
+    if (!all && !active->done) {
+      ++it;
+      continue;
+    }
+    // Joining may wait for a driver that needs mu_ to report completion.
+    mu_.Unlock();
+    active->thread.join();
+    mu_.Lock();
+    Lease lease;
+    {
+      absl::MutexLock lease_lock(&active->mu);
+      lease = active->lease;
+    }
+    const absl::Status& result = active->result;
+    if (result.ok()) {
+      LogInfo("run finished", {{"run_id", it->first}});
+    } else {
+      LogWarning(absl::StrCat("run paused: ", result.ToString()), {{"run_id", it->first}});
+    }
+    // Finished runs and runs interrupted by our own shutdown are handed back
+    // at once; after other failures the lease is left to expire, which spaces
+    // out retries of a run that keeps failing.
+    if (result.ok() || result.code() == absl::StatusCode::kCancelled) {
+      (void)store_->ReleaseLease(lease);
+    }
+    it = active_.erase(it);
+  }
 }
 
-absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest&) {
-  return NotBuiltYet("GetUsage");
+absl::StatusOr<v1::Run> Supervisor::RunWithUsage(RunRecord record) {
+  ASSIGN_OR_RETURN(std::vector<LedgerEntry> entries,
+                   store_->ListLedgerEntries(record.run.run_id()));
+  AttachUsage(BuildUsageReport(record.run.spec(), entries), &record.run);
+  return std::move(record.run);
 }
 
-absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(const v1::PreviewRunRequest&) {
-  return NotBuiltYet("PreviewRun");
+absl::Status Supervisor::CheckAgainstPolicy(const v1::RunSpec& spec) {
+  RETURN_IF_ERROR(policy::RunLimits::FromSpec(spec, policy_->strategy).status());
+  policy::ModelSelector selector(*policy_);
+  for (int t = 0; t < spec.tiers_size(); ++t) {
+    for (int p = 0; p < spec.tiers(t).phases_size(); ++p) {
+      const v1::PhaseSpec& phase = spec.tiers(t).phases(p);
+      policy::SelectionRequest request;
+      request.category = phase.task_category();
+      request.complexity = phase.complexity();
+      absl::StatusOr<policy::Selection> selection = selector.Select(request);
+      if (!selection.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("tiers[", t, "].phases[", p,
+                                                       "]: ", selection.status().message()));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
-absl::Status Supervisor::WatchRun(const v1::WatchRunRequest&,
-                                  const std::function<bool(const v1::RunEvent&)>&) {
-  return NotBuiltYet("WatchRun");
+absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest& request) {
+  if (!request.has_spec()) return absl::InvalidArgumentError("spec: must be set");
+  v1::RunSpec spec = request.spec();
+  RETURN_IF_ERROR(ValidateRunSpec(spec));
+  RETURN_IF_ERROR(CheckAgainstPolicy(spec));
+  if (spec.run_id().empty()) spec.set_run_id(NewRunId());
+  if (spec.project_id().empty()) spec.set_project_id(spec.repo_url());
+  if (spec.safety_profile() == v1::SAFETY_PROFILE_UNSPECIFIED) {
+    spec.set_safety_profile(v1::SAFETY_PROFILE_NORMAL);
+  }
+  v1::RunEvent created;
+  created.mutable_run_state()->set_from(v1::RUN_STATE_UNSPECIFIED);
+  created.mutable_run_state()->set_to(v1::RUN_STATE_CREATED);
+  ASSIGN_OR_RETURN(CreateRunResult result, store_->CreateRun(spec, {created}));
+  {
+    absl::MutexLock lock(&mu_);
+    nudged_ = true;
+  }
+  v1::CreateRunResponse response;
+  response.set_already_existed(result.already_existed);
+  ASSIGN_OR_RETURN(*response.mutable_run(), RunWithUsage(std::move(result.record)));
+  return response;
+}
+
+absl::StatusOr<v1::Run> Supervisor::GetRun(const v1::GetRunRequest& request) {
+  if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  return RunWithUsage(std::move(record));
+}
+
+absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequest& request) {
+  if (request.page_size() < 0 || request.page_size() > 500) {
+    return absl::InvalidArgumentError("page_size: must be between 0 and 500");
+  }
+  ListRunsQuery query;
+  for (int state : request.states()) query.states.push_back(static_cast<v1::RunState>(state));
+  query.project_id = request.project_id();
+  query.page_size = request.page_size() == 0 ? 50 : request.page_size();
+  query.page_token = request.page_token();
+  ASSIGN_OR_RETURN(ListRunsPage page, store_->ListRuns(query));
+  v1::ListRunsResponse response;
+  for (RunRecord& record : page.runs) {
+    ASSIGN_OR_RETURN(*response.add_runs(), RunWithUsage(std::move(record)));
+  }
+  response.set_next_page_token(page.next_page_token);
+  return response;
+}
+
+absl::StatusOr<v1::Run> Supervisor::CancelRun(const v1::CancelRunRequest& request) {
+  if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  RETURN_IF_ERROR(store_->RequestCancel(
+      request.run_id(), request.reason().empty() ? "cancelled by a caller" : request.reason()));
+  {
+    absl::MutexLock lock(&mu_);
+    nudged_ = true;
+  }
+  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  return RunWithUsage(std::move(record));
+}
+
+absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
+    const v1::ListIssuesRequest& request) {
+  if (request.page_size() < 0 || request.page_size() > 1000) {
+    return absl::InvalidArgumentError("page_size: must be between 0 and 1000");
+  }
+  IssueQuery query;
+  query.min_severity = request.min_severity();
+  query.needs_cleanup_only = request.needs_cleanup_only();
+  query.page_size = request.page_size() == 0 ? 100 : request.page_size();
+  query.page_token = request.page_token();
+  IssuePage page;
+  switch (request.scope_case()) {
+    case v1::ListIssuesRequest::kRunId: {
+      ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+      (void)record;
+      ASSIGN_OR_RETURN(page, store_->ListRunIssues(request.run_id(), query));
+      break;
+    }
+    case v1::ListIssuesRequest::kProjectId: {
+      ASSIGN_OR_RETURN(page, store_->ListBacklog(request.project_id(), query));
+      break;
+    }
+    case v1::ListIssuesRequest::SCOPE_NOT_SET:
+      return absl::InvalidArgumentError("scope: set run_id or project_id");
+  }
+  v1::ListIssuesResponse response;
+  for (v1::TrackedIssue& issue : page.issues) *response.add_issues() = std::move(issue);
+  response.set_next_page_token(page.next_page_token);
+  return response;
+}
+
+absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest& request) {
+  if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  ASSIGN_OR_RETURN(std::vector<LedgerEntry> entries, store_->ListLedgerEntries(request.run_id()));
+  return BuildUsageReport(record.run.spec(), entries);
+}
+
+absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(
+    const v1::PreviewRunRequest& request) {
+  if (!request.has_spec()) return absl::InvalidArgumentError("spec: must be set");
+  RETURN_IF_ERROR(ValidateRunSpec(request.spec()));
+  RETURN_IF_ERROR(CheckAgainstPolicy(request.spec()));
+  return policy::PreviewRun(request.spec(), *policy_);
+}
+
+absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
+                                  const std::function<bool(const v1::RunEvent&)>& emit) {
+  if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  if (request.after_sequence() < 0) {
+    return absl::InvalidArgumentError("after_sequence: must not be negative");
+  }
+  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  v1::RunEvent snapshot;
+  snapshot.set_run_id(request.run_id());
+  ASSIGN_OR_RETURN(*snapshot.mutable_snapshot(), RunWithUsage(record));
+  if (!emit(snapshot)) return absl::OkStatus();
+  int64_t after = request.after_sequence();
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<v1::RunEvent> events,
+                     store_->WaitForEvents(request.run_id(), after,
+                                           absl::Now() + absl::Milliseconds(500)));
+    for (const v1::RunEvent& event : events) {
+      if (!emit(event)) return absl::OkStatus();
+      after = event.sequence();
+    }
+    if (!events.empty()) continue;
+    ASSIGN_OR_RETURN(record, store_->GetRun(request.run_id()));
+    if (IsFinal(record.run.state()) && record.last_sequence <= after) return absl::OkStatus();
+    if (stopping_) return absl::UnavailableError("supervisor is shutting down; watch again");
+  }
 }
 
 }  // namespace autopack::supervisor

@@ -1,18 +1,56 @@
 // Supervisor core: owns runs, policy, budgets and issue tracking, and drives
-// Builder, Auditor and GitAdapter. Knows nothing of gRPC servers.
+// Builder, Auditor and GitAdapter (through Peers). Knows nothing of gRPC
+// servers. Runs are claimed from the Store with expiring leases, so several
+// replicas on one PostgreSQL never drive the same run at once, and a run whose
+// replica died is continued by another once its lease expires.
 #ifndef AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_H_
 #define AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_H_
 
+#include <atomic>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "autopack/v1/supervisor.pb.h"
+#include "services/supervisor/peers.h"
+#include "services/supervisor/policy/policy_config.h"
+#include "services/supervisor/run_driver.h"
+#include "services/supervisor/store/store.h"
 
 namespace autopack::supervisor {
 
+struct SupervisorOptions {
+  // Lease owner name; unique per replica.
+  std::string replica_id = "supervisor";
+  absl::Duration lease_ttl = absl::Seconds(30);
+  // How often unclaimed runs are looked for (CreateRun also wakes the loop).
+  absl::Duration claim_interval = absl::Seconds(1);
+  int max_concurrent_runs = 4;
+  DriverOptions driver;
+  // PreviewRun's estimate of a prompt, in tokens (no files are read).
+  int64_t preview_input_tokens = 24000;
+};
+
 class Supervisor {
  public:
+  // Nothing is owned; everything must outlive the Supervisor.
+  Supervisor(Store* store, const policy::PolicyConfig* policy, Peers* peers,
+             SupervisorOptions options);
+  ~Supervisor();
+
+  // Starts claiming and driving runs.
+  void Start();
+  // Stops claiming, lets each driver reach a safe point, gives up the leases
+  // of unfinished runs so another replica can continue them. Idempotent.
+  void Stop();
+
   absl::StatusOr<v1::CreateRunResponse> CreateRun(const v1::CreateRunRequest& request);
   absl::StatusOr<v1::Run> GetRun(const v1::GetRunRequest& request);
   absl::StatusOr<v1::ListRunsResponse> ListRuns(const v1::ListRunsRequest& request);
@@ -21,10 +59,42 @@ class Supervisor {
   absl::StatusOr<v1::UsageReport> GetUsage(const v1::GetUsageRequest& request);
   absl::StatusOr<v1::PreviewRunResponse> PreviewRun(const v1::PreviewRunRequest& request);
 
-  // Calls `emit` with the run's snapshot, then each event in order, until the
-  // run ends or `emit` returns false (watcher gone).
+  // Calls `emit` with the run's snapshot (sequence 0), then each event with a
+  // sequence above request.after_sequence, in order, until the run has ended
+  // and every event was sent, or `emit` returns false (watcher gone).
+  // UNAVAILABLE when the supervisor stops first (the watcher may resume
+  // elsewhere with after_sequence).
   absl::Status WatchRun(const v1::WatchRunRequest& request,
                         const std::function<bool(const v1::RunEvent&)>& emit);
+
+ private:
+  struct ActiveRun {
+    absl::Mutex mu;
+    Lease lease ABSL_GUARDED_BY(mu);
+    std::thread thread;
+    std::atomic<bool> done{false};
+    absl::Status result;
+  };
+
+  void ClaimLoop();
+  void ClaimAndRenew() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Reap(bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<v1::Run> RunWithUsage(RunRecord record);
+  // Checks a validated spec against the policy (categories, models, caps);
+  // errors name the field path.
+  absl::Status CheckAgainstPolicy(const v1::RunSpec& spec);
+
+  Store* store_;
+  const policy::PolicyConfig* policy_;
+  Peers* peers_;
+  SupervisorOptions options_;
+
+  absl::Mutex mu_;
+  bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool nudged_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stopping_{false};
+  std::map<std::string, std::unique_ptr<ActiveRun>> active_ ABSL_GUARDED_BY(mu_);
+  std::thread claim_thread_;
 };
 
 }  // namespace autopack::supervisor

@@ -23,10 +23,15 @@ const DECODED = new Set([
   grpc.status.FAILED_PRECONDITION, grpc.status.UNIMPLEMENTED,
 ]);
 
+function serverArgs(binary) {
+  const args = ['--listen=127.0.0.1:0', '--shutdown_grace=2s'];
+  if (binary.includes('supervisor')) args.push(`--store=sqlite:${process.env.TEST_TMPDIR || '/tmp'}/reflection.db`);
+  return args;
+}
+
 function startServer(binary) {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['--listen=127.0.0.1:0', '--shutdown_grace=2s'],
-                        { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(binary, serverArgs(binary), { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     const timer = setTimeout(() => reject(new Error(`${binary}: no 'listening on' in 30s:\n${log}`)), 30000);
     child.stderr.on('data', (chunk) => {
