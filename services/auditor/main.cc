@@ -1,15 +1,47 @@
 // auditor_server: the Auditor service (DESIGN.md §1).
-#include "services/common/logging.h"
-#include "services/common/server_flags.h"
+#include "absl/flags/flag.h"
 #include "services/auditor/auditor.h"
+#include "services/auditor/auditor_config.h"
 #include "services/auditor/auditor_service.h"
+#include "services/common/llm/http_client.h"
+#include "services/common/llm/llm_client.h"
+#include "services/common/llm/provider_config.h"
+#include "services/common/logging.h"
+#include "services/common/pricing.h"
+#include "services/common/server_flags.h"
+
+ABSL_FLAG(std::string, providers_config, "config/providers.yaml",
+          "providers.yaml: LLM endpoints, key sources, timeouts, retries");
+ABSL_FLAG(std::string, pricing_config, "config/pricing.yaml",
+          "pricing.yaml: USD per 1M tokens for every model that may be used");
+ABSL_FLAG(std::string, auditor_config, "config/auditor.yaml",
+          "auditor.yaml: protected paths, secret patterns, deletion limits, review profiles");
 
 int main(int argc, char** argv) {
   autopack::InitServerProcess(
       argc, argv, "auditor",
       "reviews patches with deterministic checks and an LLM.\n"
-      "Usage: auditor_server [--listen=HOST:PORT] [--tls_cert=F --tls_key=F]");
-  autopack::auditor::Auditor core;
+      "Usage: auditor_server [--listen=HOST:PORT] [--providers_config=F] [--pricing_config=F]\n"
+      "                      [--auditor_config=F] [--tls_cert=F --tls_key=F]");
+  // Configuration errors end the process before it listens.
+  auto providers = autopack::llm::LoadProvidersFile(absl::GetFlag(FLAGS_providers_config));
+  if (!providers.ok()) {
+    autopack::LogError(providers.status().ToString());
+    return 1;
+  }
+  auto prices = autopack::PriceTable::LoadFile(absl::GetFlag(FLAGS_pricing_config));
+  if (!prices.ok()) {
+    autopack::LogError(prices.status().ToString());
+    return 1;
+  }
+  auto config = autopack::auditor::AuditorConfig::LoadFile(absl::GetFlag(FLAGS_auditor_config));
+  if (!config.ok()) {
+    autopack::LogError(config.status().ToString());
+    return 1;
+  }
+  autopack::llm::CurlHttpClient http;
+  autopack::llm::LlmClient llm(*providers, *std::move(prices), &http);
+  autopack::auditor::Auditor core(&llm, *std::move(config));
   autopack::auditor::AuditorServiceImpl service(&core);
   const absl::Status status = autopack::ServeUntilSignal(
       autopack::ServerOptionsFromFlags("auditor", 50053),

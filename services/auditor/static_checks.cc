@@ -1,0 +1,172 @@
+#include "services/auditor/static_checks.h"
+
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "services/builder/unified_diff.h"
+
+namespace autopack::auditor {
+namespace {
+
+bool MatchFrom(absl::string_view glob, absl::string_view path) {
+  while (!glob.empty()) {
+    if (absl::StartsWith(glob, "**")) {
+      glob.remove_prefix(2);
+      const bool directories = absl::ConsumePrefix(&glob, "/");
+      for (size_t i = 0; i <= path.size(); ++i) {
+        if ((!directories || i == 0 || path[i - 1] == '/') && MatchFrom(glob, path.substr(i))) {
+          return true;
+        }
+      }
+      return false;
+    }
+    if (glob[0] == '*') {
+      glob.remove_prefix(1);
+      for (size_t i = 0; i <= path.size(); ++i) {
+        if (MatchFrom(glob, path.substr(i))) return true;
+        if (i < path.size() && path[i] == '/') break;
+      }
+      return false;
+    }
+    if (path.empty()) return false;
+    if (glob[0] == '?' ? path[0] == '/' : glob[0] != path[0]) return false;
+    glob.remove_prefix(1);
+    path.remove_prefix(1);
+  }
+  return path.empty();
+}
+
+v1::Issue StaticIssue(absl::string_view category, absl::string_view path, int line,
+                      std::string message, std::string suggestion) {
+  v1::Issue issue;
+  issue.set_severity(v1::SEVERITY_MAJOR);
+  issue.set_source(v1::ISSUE_SOURCE_STATIC);
+  issue.set_category(std::string(category));
+  issue.set_path(std::string(path));
+  issue.set_line(line);
+  issue.set_message(std::move(message));
+  issue.set_suggestion(std::move(suggestion));
+  issue.set_fingerprint(IssueFingerprint(category, path, issue.message()));
+  return issue;
+}
+
+void CheckEntry(const builder::FilePatch& file, std::vector<v1::Issue>* issues) {
+  const char* kind = nullptr;
+  if (file.binary) {
+    kind = "a binary file";
+  } else if (file.old_mode == "120000" || file.new_mode == "120000") {
+    kind = "a symlink";
+  } else if (file.old_mode == "160000" || file.new_mode == "160000") {
+    kind = "a submodule";
+  }
+  if (kind == nullptr) return;
+  issues->push_back(StaticIssue("forbidden_entry", file.path(), 0,
+                                absl::StrCat("the patch changes ", kind, " (", file.path(),
+                                             "); only regular text files may be changed"),
+                                "change regular text files only"));
+}
+
+void CheckSecrets(const builder::FilePatch& file, const AuditorConfig& config,
+                  std::vector<v1::Issue>* issues) {
+  for (const builder::DiffHunk& hunk : file.hunks) {
+    int new_line = hunk.new_start;
+    for (const std::string& line : hunk.lines) {
+      if (line[0] == '-' || line[0] == '\\') continue;
+      if (line[0] == '+') {
+        for (const SecretPattern& pattern : config.secret_patterns) {
+          if (std::regex_search(line.begin() + 1, line.end(), *pattern.regex)) {
+            // The message names the pattern only: the secret must not spread further.
+            issues->push_back(StaticIssue(
+                "secret", file.path(), new_line,
+                absl::StrCat("an added line looks like a secret (", pattern.name, ")"),
+                "remove the value; read it from the environment or a secret store"));
+            break;
+          }
+        }
+      }
+      ++new_line;
+    }
+  }
+}
+
+}  // namespace
+
+bool MatchesGlob(absl::string_view glob, absl::string_view path) {
+  if (!absl::StrContains(glob, '/')) return MatchFrom(absl::StrCat("**/", glob), path);
+  return MatchFrom(glob, path);
+}
+
+std::string IssueFingerprint(absl::string_view category, absl::string_view path,
+                             absl::string_view message) {
+  std::string normal;
+  bool space = false;
+  for (char c : absl::StripAsciiWhitespace(message)) {
+    if (absl::ascii_isspace(c)) {
+      space = true;
+      continue;
+    }
+    if (space) normal.push_back(' ');
+    space = false;
+    if (absl::ascii_isdigit(c)) {
+      if (normal.empty() || normal.back() != '#') normal.push_back('#');
+      continue;
+    }
+    normal.push_back(absl::ascii_tolower(c));
+  }
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a over category \0 path \0 message
+  for (absl::string_view part : {category, absl::string_view("\0", 1), path,
+                                 absl::string_view("\0", 1), absl::string_view(normal)}) {
+    for (unsigned char c : part) hash = (hash ^ c) * 1099511628211ull;
+  }
+  return absl::StrCat(absl::Hex(hash, absl::kZeroPad16));
+}
+
+StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& config,
+                             const std::vector<std::string>& extra_protected_paths) {
+  StaticReview review;
+  absl::StatusOr<std::vector<builder::FilePatch>> files = builder::ParseUnifiedDiff(patch);
+  if (!files.ok()) {
+    review.issues.push_back(StaticIssue("unparseable_patch", "", 0,
+                                        absl::StrCat("the patch does not parse: ",
+                                                     files.status().message()),
+                                        "send a well-formed unified diff"));
+    return review;
+  }
+  review.parsed = true;
+  std::vector<std::string> globs = config.protected_paths;
+  globs.insert(globs.end(), extra_protected_paths.begin(), extra_protected_paths.end());
+  int64_t deleted_lines = 0;
+  int64_t deleted_files = 0;
+  for (const builder::FilePatch& file : *files) {
+    for (const std::string& path : builder::FilesTouched({file})) {
+      for (const std::string& glob : globs) {
+        if (!MatchesGlob(glob, path)) continue;
+        review.issues.push_back(StaticIssue(
+            "protected_path", path, 0,
+            absl::StrCat("the patch changes protected path ", path, " (matches ", glob, ")"),
+            "leave this file unchanged; protected files need a human"));
+        break;
+      }
+    }
+    CheckEntry(file, &review.issues);
+    CheckSecrets(file, config, &review.issues);
+    if (file.new_path.empty()) ++deleted_files;
+    for (const builder::DiffHunk& hunk : file.hunks) {
+      for (const std::string& line : hunk.lines) deleted_lines += line[0] == '-' ? 1 : 0;
+    }
+  }
+  if (deleted_lines > config.max_deleted_lines || deleted_files > config.max_deleted_files) {
+    review.issues.push_back(StaticIssue(
+        "mass_deletion", "", 0,
+        absl::StrCat("the patch deletes ", deleted_lines, " lines and ", deleted_files,
+                     " files; the limits are ", config.max_deleted_lines, " lines and ",
+                     config.max_deleted_files, " files"),
+        "make a smaller change, or have a human make the deletion"));
+  }
+  return review;
+}
+
+}  // namespace autopack::auditor
