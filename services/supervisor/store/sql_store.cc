@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -27,9 +28,13 @@ constexpr char kAttemptColumns[] =
     "check_result, rolled_back_to, feedback";
 
 constexpr char kLedgerColumns[] =
-    "entry_key, run_id, tier_id, phase_id, role, model, state, reserved_tokens, "
-    "reserved_micro_usd, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, "
-    "cost_micro_usd";
+    "run_id, sequence, kind, reservation_id, tier_id, phase_id, role, model, tokens, "
+    "cost_micro_usd, output_limit, input_tokens, cached_input_tokens, output_tokens, "
+    "reasoning_tokens, time_us";
+
+constexpr char kBacklogColumns[] =
+    "project_id, fingerprint, issue, worst_severity, occurrences, run_ids, tier_ids, "
+    "first_run_id, last_run_id, needs_cleanup, first_seen_us, last_seen_us";
 
 bool IsFinal(v1::RunState state) {
   return state != v1::RUN_STATE_CREATED && state != v1::RUN_STATE_RUNNING &&
@@ -146,22 +151,63 @@ absl::StatusOr<AttemptRecord> AttemptFromRow(const SqlRow& row) {
   return a;
 }
 
-LedgerEntry LedgerFromRow(const SqlRow& row) {
-  LedgerEntry e;
-  e.key = row.Text(0);
-  e.run_id = row.Text(1);
-  e.tier_id = row.Text(2);
-  e.phase_id = row.Text(3);
-  e.role = row.Text(4);
-  e.model = row.Text(5);
-  e.state = static_cast<LedgerState>(row.Int(6));
-  e.reserved_tokens = row.Int(7);
-  e.reserved_micro_usd = row.Int(8);
-  e.usage.set_input_tokens(row.Int(9));
-  e.usage.set_cached_input_tokens(row.Int(10));
-  e.usage.set_output_tokens(row.Int(11));
-  e.usage.set_reasoning_tokens(row.Int(12));
-  e.cost_micro_usd = row.Int(13);
+policy::LedgerEntry LedgerFromRow(const SqlRow& row) {
+  policy::LedgerEntry e;
+  e.run_id = row.Text(0);
+  e.sequence = row.Int(1);
+  e.kind = static_cast<policy::LedgerEntryKind>(row.Int(2));
+  e.reservation_id = row.Text(3);
+  e.tier_id = row.Text(4);
+  e.phase_id = row.Text(5);
+  e.role = row.Text(6);
+  e.model = row.Text(7);
+  e.tokens = row.Int(8);
+  e.cost_micro_usd = row.Int(9);
+  e.output_limit = row.Int(10);
+  e.usage.set_input_tokens(row.Int(11));
+  e.usage.set_cached_input_tokens(row.Int(12));
+  e.usage.set_output_tokens(row.Int(13));
+  e.usage.set_reasoning_tokens(row.Int(14));
+  e.time = absl::FromUnixMicros(row.Int(15));
+  return e;
+}
+
+// Backlog id lists: each id C-escaped and ended by a newline, so any list
+// (empty ids included) round-trips.
+std::string EncodeIds(const std::vector<std::string>& ids) {
+  std::string text;
+  for (const std::string& id : ids) absl::StrAppend(&text, absl::CEscape(id), "\n");
+  return text;
+}
+
+absl::StatusOr<std::vector<std::string>> DecodeIds(const std::string& text) {
+  std::vector<std::string> ids;
+  if (text.empty()) return ids;
+  if (text.back() != '\n') return absl::DataLossError("stored backlog id list is corrupt");
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(text).substr(0, text.size() - 1), '\n')) {
+    std::string id;
+    if (!absl::CUnescape(line, &id)) return absl::DataLossError("stored backlog id list is corrupt");
+    ids.push_back(std::move(id));
+  }
+  return ids;
+}
+
+absl::StatusOr<policy::BacklogEntry> BacklogFromRow(const SqlRow& row) {
+  policy::BacklogEntry e;
+  e.project_id = row.Text(0);
+  e.fingerprint = row.Text(1);
+  if (row.IsNull(2)) return e;  // placeholder of a new entry
+  RETURN_IF_ERROR(ParseProto(row, 2, absl::StrCat("backlog issue ", e.fingerprint), &e.issue));
+  e.worst_severity = static_cast<v1::Severity>(row.Int(3));
+  e.occurrences = row.Int(4);
+  ASSIGN_OR_RETURN(e.run_ids, DecodeIds(row.Text(5)));
+  ASSIGN_OR_RETURN(e.tier_ids, DecodeIds(row.Text(6)));
+  e.first_run_id = row.Text(7);
+  e.last_run_id = row.Text(8);
+  e.needs_cleanup = row.Int(9) != 0;
+  e.first_seen = absl::FromUnixMicros(row.Int(10));
+  e.last_seen = absl::FromUnixMicros(row.Int(11));
   return e;
 }
 
@@ -189,11 +235,11 @@ absl::StatusOr<MigrationReport> SqlStore::Init() {
   return report;
 }
 
-absl::StatusOr<std::unique_ptr<SqlConnection>> SqlStore::Acquire() {
+absl::StatusOr<std::unique_ptr<SqlConnection>> SqlStore::Acquire() const {
   {
     absl::MutexLock lock(&pool_mu_);
     pool_mu_.Await(absl::Condition(
-        +[](SqlStore* s) {
+        +[](const SqlStore* s) {
           s->pool_mu_.AssertHeld();
           return !s->idle_.empty() || s->open_ < s->pool_size_;
         },
@@ -213,7 +259,7 @@ absl::StatusOr<std::unique_ptr<SqlConnection>> SqlStore::Acquire() {
   return connection;
 }
 
-void SqlStore::Return(std::unique_ptr<SqlConnection> connection) {
+void SqlStore::Return(std::unique_ptr<SqlConnection> connection) const {
   absl::MutexLock lock(&pool_mu_);
   if (connection->Healthy()) {
     idle_.push_back(std::move(connection));
@@ -223,7 +269,7 @@ void SqlStore::Return(std::unique_ptr<SqlConnection> connection) {
 }
 
 absl::Status SqlStore::With(bool write,
-                            const std::function<absl::Status(SqlConnection&)>& body) {
+                            const std::function<absl::Status(SqlConnection&)>& body) const {
   ASSIGN_OR_RETURN(std::unique_ptr<SqlConnection> connection, Acquire());
   absl::Status status =
       write ? RunInTransaction(*connection, [&] { return body(*connection); })
@@ -435,11 +481,11 @@ absl::Status SqlStore::RequestCancel(const std::string& run_id, const std::strin
   });
 }
 
-absl::Status SqlStore::CheckFence(SqlConnection& c, const Lease& lease, int64_t* last_sequence,
-                                  std::string* project_id) {
+absl::Status SqlStore::CheckFence(SqlConnection& c, const Lease& lease,
+                                  int64_t* last_sequence) {
   ASSIGN_OR_RETURN(SqlRows rows,
                    c.Query(Sql("SELECT lease_owner, lease_epoch, lease_expires_us, NOW_US, "
-                               "last_sequence, project_id FROM runs WHERE run_id = $1 ROW_LOCK"),
+                               "last_sequence FROM runs WHERE run_id = $1 ROW_LOCK"),
                            {lease.run_id}));
   if (rows.empty()) return absl::NotFoundError(absl::StrCat("run ", lease.run_id, " not found"));
   const SqlRow& row = rows[0];
@@ -453,119 +499,31 @@ absl::Status SqlStore::CheckFence(SqlConnection& c, const Lease& lease, int64_t*
                                            lease.owner, " expired; renew it first"));
   }
   if (last_sequence != nullptr) *last_sequence = row.Int(4);
-  if (project_id != nullptr) *project_id = row.Text(5);
   return absl::OkStatus();
 }
 
-absl::Status SqlStore::ApplyLedgerOp(SqlConnection& c, const std::string& run_id,
-                                     const LedgerOp& op) {
-  const LedgerEntry& e = op.entry;
-  const std::string what = absl::StrCat("ledger entry ", e.key);
-  if (e.key.empty()) return absl::InvalidArgumentError("ledger entry key is empty");
-  switch (op.kind) {
-    case LedgerOp::Kind::kReserve:
-    case LedgerOp::Kind::kRecord: {
-      const bool record = op.kind == LedgerOp::Kind::kRecord;
-      return Annotate(
-          c.Query(Sql("INSERT INTO ledger_entries (entry_key, run_id, tier_id, phase_id, role, "
-                      "model, state, reserved_tokens, reserved_micro_usd, input_tokens, "
-                      "cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, "
-                      "created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-                      "$11, $12, $13, $14, NOW_US, NOW_US)"),
-                  {e.key, run_id, e.tier_id, e.phase_id, e.role, e.model,
-                   static_cast<int>(record ? LedgerState::kSettled : LedgerState::kReserved),
-                   e.reserved_tokens, e.reserved_micro_usd,
-                   record ? e.usage.input_tokens() : 0,
-                   record ? e.usage.cached_input_tokens() : 0,
-                   record ? e.usage.output_tokens() : 0,
-                   record ? e.usage.reasoning_tokens() : 0, record ? e.cost_micro_usd : 0})
-              .status(),
-          what);
-    }
-    case LedgerOp::Kind::kSettle:
-    case LedgerOp::Kind::kRelease: {
-      const bool settle = op.kind == LedgerOp::Kind::kSettle;
-      ASSIGN_OR_RETURN(
-          SqlRows updated,
-          c.Query(Sql("UPDATE ledger_entries SET state = $3, input_tokens = $4, "
-                      "cached_input_tokens = $5, output_tokens = $6, reasoning_tokens = $7, "
-                      "cost_micro_usd = $8, updated_us = NOW_US "
-                      "WHERE entry_key = $1 AND run_id = $2 AND state = $9 RETURNING entry_key"),
-                  {e.key, run_id,
-                   static_cast<int>(settle ? LedgerState::kSettled : LedgerState::kReleased),
-                   settle ? e.usage.input_tokens() : 0,
-                   settle ? e.usage.cached_input_tokens() : 0,
-                   settle ? e.usage.output_tokens() : 0,
-                   settle ? e.usage.reasoning_tokens() : 0, settle ? e.cost_micro_usd : 0,
-                   static_cast<int>(LedgerState::kReserved)}));
-      if (!updated.empty()) return absl::OkStatus();
-      ASSIGN_OR_RETURN(SqlRows found,
-                       c.Query("SELECT state FROM ledger_entries WHERE entry_key = $1 AND "
-                               "run_id = $2",
-                               {e.key, run_id}));
-      if (found.empty()) {
-        return absl::NotFoundError(absl::StrCat(what, " of run ", run_id, " not found"));
-      }
-      return absl::FailedPreconditionError(absl::StrCat(
-          what, " cannot be ", settle ? "settled" : "released", ": it is already ",
-          found[0].Int(0) == static_cast<int>(LedgerState::kSettled) ? "settled"
-                                                                      : "released"));
-    }
+absl::Status SqlStore::AppendLedger(SqlConnection& c, const std::string& run_id,
+                                    const policy::LedgerEntry& e) {
+  if (e.run_id != run_id) {
+    return absl::InvalidArgumentError(absl::StrCat("ledger entry ", e.sequence, " of run '",
+                                                   e.run_id, "' committed under run ", run_id));
   }
-  return absl::InvalidArgumentError(absl::StrCat(what, " has an unknown operation"));
-}
-
-absl::StatusOr<int32_t> SqlStore::RecordIssue(SqlConnection& c, const std::string& run_id,
-                                              const std::string& project_id,
-                                              const IssueSighting& sighting) {
-  const v1::Issue& issue = sighting.issue;
-  const std::string& fp = issue.fingerprint();
-  if (fp.empty()) {
+  if (e.reservation_id.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("issue of phase ", sighting.phase_id, " has no fingerprint"));
+        absl::StrCat("ledger entry ", e.sequence, " of run ", run_id, " has no reservation_id"));
   }
-  ASSIGN_OR_RETURN(
-      SqlRows run_rows,
-      c.Query("INSERT INTO run_issues (run_id, fingerprint, severity, issue, occurrences) "
-              "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (run_id, fingerprint) DO UPDATE SET "
-              "occurrences = run_issues.occurrences + 1, severity = excluded.severity, "
-              "issue = excluded.issue RETURNING occurrences",
-              {run_id, fp, static_cast<int>(issue.severity()), ProtoArg(issue)}));
-  RETURN_IF_ERROR(c.Query("INSERT INTO backlog_sightings (project_id, fingerprint, run_id, "
-                          "tier_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                          {project_id, fp, run_id, sighting.tier_id})
-                      .status());
-  // The upsert locks the backlog row, so concurrent runs count in turn.
-  RETURN_IF_ERROR(
-      c.Query("INSERT INTO backlog (project_id, fingerprint, severity, issue, occurrences, "
-              "runs_seen, tiers_seen, first_run_id, last_run_id) VALUES ($1, $2, $3, $4, 1, 0, "
-              "0, $5, $5) ON CONFLICT (project_id, fingerprint) DO UPDATE SET "
-              "occurrences = backlog.occurrences + 1, severity = excluded.severity, "
-              "issue = excluded.issue, last_run_id = excluded.last_run_id",
-              {project_id, fp, static_cast<int>(issue.severity()), ProtoArg(issue), run_id})
-          .status());
-  ASSIGN_OR_RETURN(SqlRows counts,
-                   c.Query("SELECT COUNT(DISTINCT run_id), COUNT(*) FROM backlog_sightings "
-                           "WHERE project_id = $1 AND fingerprint = $2",
-                           {project_id, fp}));
-  ASSIGN_OR_RETURN(SqlRows entry,
-                   c.Query("SELECT occurrences, first_run_id FROM backlog WHERE project_id = $1 "
-                           "AND fingerprint = $2",
-                           {project_id, fp}));
-  v1::TrackedIssue tracked;
-  *tracked.mutable_issue() = issue;
-  tracked.set_occurrences(static_cast<int32_t>(entry.at(0).Int(0)));
-  tracked.set_runs_seen(static_cast<int32_t>(counts.at(0).Int(0)));
-  tracked.set_tiers_seen(static_cast<int32_t>(counts.at(0).Int(1)));
-  tracked.set_first_run_id(entry.at(0).Text(1));
-  tracked.set_last_run_id(run_id);
-  const bool needs_cleanup = options_.needs_cleanup && options_.needs_cleanup(tracked);
-  RETURN_IF_ERROR(c.Query("UPDATE backlog SET runs_seen = $3, tiers_seen = $4, "
-                          "needs_cleanup = $5 WHERE project_id = $1 AND fingerprint = $2",
-                          {project_id, fp, tracked.runs_seen(), tracked.tiers_seen(),
-                           needs_cleanup ? 1 : 0})
-                      .status());
-  return static_cast<int32_t>(run_rows.at(0).Int(0));
+  return Annotate(
+      c.Query("INSERT INTO ledger_journal (run_id, sequence, kind, reservation_id, tier_id, "
+              "phase_id, role, model, tokens, cost_micro_usd, output_limit, input_tokens, "
+              "cached_input_tokens, output_tokens, reasoning_tokens, time_us) VALUES ($1, $2, "
+              "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+              {run_id, e.sequence, static_cast<int>(e.kind), e.reservation_id, e.tier_id,
+               e.phase_id, e.role, e.model, e.tokens, e.cost_micro_usd, e.output_limit,
+               e.usage.input_tokens(), e.usage.cached_input_tokens(), e.usage.output_tokens(),
+               e.usage.reasoning_tokens(), Micros(e.time)})
+          .status(),
+      absl::StrCat("ledger entry ", e.sequence, " (reservation ", e.reservation_id,
+                   ") of run ", run_id));
 }
 
 absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transition& t) {
@@ -573,8 +531,7 @@ absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transiti
   RETURN_IF_ERROR(With(true, [&](SqlConnection& c) -> absl::Status {
     result = CommitResult();
     int64_t last_sequence = 0;
-    std::string project_id;
-    RETURN_IF_ERROR(CheckFence(c, lease, &last_sequence, &project_id));
+    RETURN_IF_ERROR(CheckFence(c, lease, &last_sequence));
     const std::string& run_id = lease.run_id;
 
     std::vector<std::string> sets;
@@ -642,10 +599,23 @@ absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transiti
                    OptionalProtoArg(a.feedback)})
               .status());
     }
-    for (const LedgerOp& op : t.ledger) RETURN_IF_ERROR(ApplyLedgerOp(c, run_id, op));
-    for (const IssueSighting& sighting : t.issues) {
-      ASSIGN_OR_RETURN(int32_t occurrences, RecordIssue(c, run_id, project_id, sighting));
-      result.issue_occurrences.push_back(occurrences);
+    for (const policy::LedgerEntry& entry : t.ledger) {
+      RETURN_IF_ERROR(AppendLedger(c, run_id, entry));
+    }
+    for (const v1::Issue& issue : t.issues) {
+      if (issue.fingerprint().empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("issue '", issue.message(), "' of run ", run_id, " has no fingerprint"));
+      }
+      ASSIGN_OR_RETURN(
+          SqlRows rows,
+          c.Query("INSERT INTO run_issues (run_id, fingerprint, severity, issue, occurrences) "
+                  "VALUES ($1, $2, $3, $4, 1) ON CONFLICT (run_id, fingerprint) DO UPDATE SET "
+                  "occurrences = run_issues.occurrences + 1, severity = excluded.severity, "
+                  "issue = excluded.issue RETURNING occurrences",
+                  {run_id, issue.fingerprint(), static_cast<int>(issue.severity()),
+                   ProtoArg(issue)}));
+      result.issue_occurrences.push_back(static_cast<int32_t>(rows.at(0).Int(0)));
     }
     for (const v1::RunEvent& original : t.events) {
       v1::RunEvent event = original;
@@ -668,7 +638,7 @@ absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transiti
 }
 
 absl::Status SqlStore::LeaseLost(SqlConnection& c, const Lease& lease) {
-  absl::Status fence = CheckFence(c, lease, nullptr, nullptr);
+  absl::Status fence = CheckFence(c, lease, nullptr);
   if (!fence.ok()) return fence;
   return absl::AbortedError(absl::StrCat("lease on run ", lease.run_id, " was lost"));
 }
@@ -746,13 +716,14 @@ absl::StatusOr<std::vector<AttemptRecord>> SqlStore::ListAttempts(const std::str
   return attempts;
 }
 
-absl::StatusOr<std::vector<LedgerEntry>> SqlStore::ListLedgerEntries(const std::string& run_id) {
-  std::vector<LedgerEntry> entries;
+absl::StatusOr<std::vector<policy::LedgerEntry>> SqlStore::ReadLedger(
+    const std::string& run_id) {
+  std::vector<policy::LedgerEntry> entries;
   RETURN_IF_ERROR(With(false, [&](SqlConnection& c) -> absl::Status {
     ASSIGN_OR_RETURN(SqlRows rows,
                      c.Query(absl::StrCat("SELECT ", kLedgerColumns,
-                                          " FROM ledger_entries WHERE run_id = $1 "
-                                          "ORDER BY created_us, entry_key"),
+                                          " FROM ledger_journal WHERE run_id = $1 "
+                                          "ORDER BY sequence"),
                              {run_id}));
     for (const SqlRow& row : rows) entries.push_back(LedgerFromRow(row));
     return absl::OkStatus();
@@ -801,13 +772,10 @@ absl::StatusOr<std::vector<v1::RunEvent>> SqlStore::WaitForEvents(const std::str
   }
 }
 
-absl::StatusOr<IssuePage> SqlStore::ListIssues(const std::string& table,
-                                               const std::string& key_column,
-                                               const std::string& key,
-                                               const IssueQuery& query) {
+absl::StatusOr<IssuePage> SqlStore::ListRunIssues(const std::string& run_id,
+                                                  const IssueQuery& query) {
   RETURN_IF_ERROR(CheckPageSize(query.page_size, 1000));
-  const bool backlog = table == "backlog";
-  std::vector<SqlArg> args = {key, static_cast<int>(query.min_severity),
+  std::vector<SqlArg> args = {run_id, static_cast<int>(query.min_severity),
                               query.page_size + 1};
   std::string keyset;
   if (!query.page_token.empty()) {
@@ -819,11 +787,9 @@ absl::StatusOr<IssuePage> SqlStore::ListIssues(const std::string& table,
     keyset = " AND (occurrences < $4 OR (occurrences = $4 AND fingerprint > $5))";
   }
   const std::string sql = absl::StrCat(
-      "SELECT fingerprint, issue, occurrences",
-      backlog ? ", runs_seen, tiers_seen, needs_cleanup, first_run_id, last_run_id" : "",
-      " FROM ", table, " WHERE ", key_column, " = $1 AND severity >= $2",
-      backlog && query.needs_cleanup_only ? " AND needs_cleanup = 1" : "", keyset,
-      " ORDER BY occurrences DESC, fingerprint LIMIT $3");
+      "SELECT fingerprint, issue, occurrences FROM run_issues WHERE run_id = $1 AND "
+      "severity >= $2",
+      keyset, " ORDER BY occurrences DESC, fingerprint LIMIT $3");
   IssuePage page;
   RETURN_IF_ERROR(With(false, [&](SqlConnection& c) -> absl::Status {
     ASSIGN_OR_RETURN(SqlRows rows, c.Query(sql, args));
@@ -834,17 +800,9 @@ absl::StatusOr<IssuePage> SqlStore::ListIssues(const std::string& table,
       RETURN_IF_ERROR(ParseProto(row, 1, absl::StrCat("issue ", row.Text(0)),
                                  tracked.mutable_issue()));
       tracked.set_occurrences(static_cast<int32_t>(row.Int(2)));
-      if (backlog) {
-        tracked.set_runs_seen(static_cast<int32_t>(row.Int(3)));
-        tracked.set_tiers_seen(static_cast<int32_t>(row.Int(4)));
-        tracked.set_needs_cleanup(row.Int(5) != 0);
-        tracked.set_first_run_id(row.Text(6));
-        tracked.set_last_run_id(row.Text(7));
-      } else {
-        tracked.set_runs_seen(1);
-        tracked.set_first_run_id(key);
-        tracked.set_last_run_id(key);
-      }
+      tracked.set_runs_seen(1);
+      tracked.set_first_run_id(run_id);
+      tracked.set_last_run_id(run_id);
       page.issues.push_back(std::move(tracked));
     }
     if (more) page.next_page_token = EncodePageToken(rows.back().Int(2), rows.back().Text(0));
@@ -853,14 +811,58 @@ absl::StatusOr<IssuePage> SqlStore::ListIssues(const std::string& table,
   return page;
 }
 
-absl::StatusOr<IssuePage> SqlStore::ListRunIssues(const std::string& run_id,
-                                                  const IssueQuery& query) {
-  return ListIssues("run_issues", "run_id", run_id, query);
+absl::StatusOr<policy::BacklogEntry> SqlStore::Update(
+    absl::string_view project_id, absl::string_view fingerprint,
+    const std::function<absl::Status(policy::BacklogEntry&)>& mutate) {
+  const std::string project(project_id);
+  const std::string fp(fingerprint);
+  policy::BacklogEntry entry;
+  RETURN_IF_ERROR(With(true, [&](SqlConnection& c) -> absl::Status {
+    // A placeholder row makes even a new entry lockable; concurrent updaters
+    // of one entry queue on its row lock and each sees the previous result.
+    RETURN_IF_ERROR(c.Query("INSERT INTO backlog (project_id, fingerprint) VALUES ($1, $2) "
+                            "ON CONFLICT DO NOTHING",
+                            {project, fp})
+                        .status());
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     c.Query(Sql(absl::StrCat("SELECT ", kBacklogColumns,
+                                              " FROM backlog WHERE project_id = $1 AND "
+                                              "fingerprint = $2 ROW_LOCK")),
+                             {project, fp}));
+    ASSIGN_OR_RETURN(entry, BacklogFromRow(rows.at(0)));
+    RETURN_IF_ERROR(mutate(entry));
+    entry.project_id = project;
+    entry.fingerprint = fp;
+    return c
+        .Query("UPDATE backlog SET issue = $3, worst_severity = $4, occurrences = $5, "
+               "run_ids = $6, tier_ids = $7, first_run_id = $8, last_run_id = $9, "
+               "needs_cleanup = $10, first_seen_us = $11, last_seen_us = $12 "
+               "WHERE project_id = $1 AND fingerprint = $2",
+               {project, fp, ProtoArg(entry.issue), static_cast<int>(entry.worst_severity),
+                entry.occurrences, EncodeIds(entry.run_ids), EncodeIds(entry.tier_ids),
+                entry.first_run_id, entry.last_run_id, entry.needs_cleanup ? 1 : 0,
+                Micros(entry.first_seen), Micros(entry.last_seen)})
+        .status();
+  }));
+  return entry;
 }
 
-absl::StatusOr<IssuePage> SqlStore::ListBacklog(const std::string& project_id,
-                                                const IssueQuery& query) {
-  return ListIssues("backlog", "project_id", project_id, query);
+absl::StatusOr<std::vector<policy::BacklogEntry>> SqlStore::List(
+    absl::string_view project_id) const {
+  std::vector<policy::BacklogEntry> entries;
+  RETURN_IF_ERROR(With(false, [&](SqlConnection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(SqlRows rows,
+                     c.Query(absl::StrCat("SELECT ", kBacklogColumns,
+                                          " FROM backlog WHERE project_id = $1 AND "
+                                          "issue IS NOT NULL ORDER BY fingerprint"),
+                             {std::string(project_id)}));
+    for (const SqlRow& row : rows) {
+      ASSIGN_OR_RETURN(policy::BacklogEntry entry, BacklogFromRow(row));
+      entries.push_back(std::move(entry));
+    }
+    return absl::OkStatus();
+  }));
+  return entries;
 }
 
 }  // namespace autopack::supervisor

@@ -41,7 +41,7 @@ class SqlStore : public Store {
   absl::Status ReleaseLease(const Lease& lease) override;
   absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(const std::string& run_id,
                                                           const std::string& phase_id) override;
-  absl::StatusOr<std::vector<LedgerEntry>> ListLedgerEntries(const std::string& run_id) override;
+  absl::StatusOr<std::vector<policy::LedgerEntry>> ReadLedger(const std::string& run_id) override;
   absl::StatusOr<std::vector<v1::RunEvent>> ReadEvents(const std::string& run_id,
                                                        int64_t after_sequence,
                                                        int limit) override;
@@ -50,41 +50,43 @@ class SqlStore : public Store {
                                                           absl::Time deadline) override;
   absl::StatusOr<IssuePage> ListRunIssues(const std::string& run_id,
                                           const IssueQuery& query) override;
-  absl::StatusOr<IssuePage> ListBacklog(const std::string& project_id,
-                                        const IssueQuery& query) override;
+
+  // policy::IssueBacklogStore.
+  absl::StatusOr<policy::BacklogEntry> Update(
+      absl::string_view project_id, absl::string_view fingerprint,
+      const std::function<absl::Status(policy::BacklogEntry&)>& mutate) override;
+  absl::StatusOr<std::vector<policy::BacklogEntry>> List(
+      absl::string_view project_id) const override;
 
   // Wakes WaitForEvents callers so they re-read. Called after every local
   // commit with events, and by a listener for other processes' commits.
   void NotifyEventsChanged();
 
  private:
-  absl::StatusOr<std::unique_ptr<SqlConnection>> Acquire();
-  void Return(std::unique_ptr<SqlConnection> connection);
+  absl::StatusOr<std::unique_ptr<SqlConnection>> Acquire() const;
+  void Return(std::unique_ptr<SqlConnection> connection) const;
   // Runs `body` on a pooled connection, inside a transaction when `write`.
-  absl::Status With(bool write, const std::function<absl::Status(SqlConnection&)>& body);
+  absl::Status With(bool write,
+                    const std::function<absl::Status(SqlConnection&)>& body) const;
   // SQL with the dialect's fragments substituted for NOW_US, ROW_LOCK, CLAIM_LOCK.
   std::string Sql(absl::string_view sql) const;
 
   absl::StatusOr<RunRecord> ReadRun(SqlConnection& c, const std::string& run_id);
-  absl::Status CheckFence(SqlConnection& c, const Lease& lease, int64_t* last_sequence,
-                          std::string* project_id);
+  // Locks the run row; ABORTED unless `lease` still holds the run.
+  absl::Status CheckFence(SqlConnection& c, const Lease& lease, int64_t* last_sequence);
   // The error for a lease whose conditional update matched nothing.
   absl::Status LeaseLost(SqlConnection& c, const Lease& lease);
-  absl::Status ApplyLedgerOp(SqlConnection& c, const std::string& run_id, const LedgerOp& op);
-  absl::StatusOr<int32_t> RecordIssue(SqlConnection& c, const std::string& run_id,
-                                      const std::string& project_id,
-                                      const IssueSighting& sighting);
-  absl::StatusOr<IssuePage> ListIssues(const std::string& table, const std::string& key_column,
-                                       const std::string& key, const IssueQuery& query);
+  absl::Status AppendLedger(SqlConnection& c, const std::string& run_id,
+                            const policy::LedgerEntry& entry);
 
   const Connector connect_;
   const SqlDialect dialect_;
   const int pool_size_;
   const StoreOptions options_;
 
-  absl::Mutex pool_mu_;
-  std::vector<std::unique_ptr<SqlConnection>> idle_ ABSL_GUARDED_BY(pool_mu_);
-  int open_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  mutable absl::Mutex pool_mu_;
+  mutable std::vector<std::unique_ptr<SqlConnection>> idle_ ABSL_GUARDED_BY(pool_mu_);
+  mutable int open_ ABSL_GUARDED_BY(pool_mu_) = 0;
 
   absl::Mutex events_mu_;
   int64_t events_generation_ ABSL_GUARDED_BY(events_mu_) = 0;

@@ -31,6 +31,8 @@
 #include "autopack/v1/common.pb.h"
 #include "autopack/v1/gitadapter.pb.h"
 #include "autopack/v1/supervisor.pb.h"
+#include "services/supervisor/policy/issue_backlog_store.h"
+#include "services/supervisor/policy/ledger_journal.h"
 
 namespace autopack::supervisor {
 
@@ -99,43 +101,6 @@ struct AttemptRecord {
   std::optional<v1::AttemptFeedback> feedback;
 };
 
-enum class LedgerState { kReserved = 1, kSettled = 2, kReleased = 3 };
-
-// One LLM call's budget record, keyed by the call's idempotency key.
-struct LedgerEntry {
-  std::string key;  // unique across the store
-  std::string run_id;
-  std::string tier_id;
-  std::string phase_id;
-  std::string role;  // "builder" / "auditor"
-  std::string model;
-  LedgerState state = LedgerState::kReserved;
-  int64_t reserved_tokens = 0;
-  int64_t reserved_micro_usd = 0;
-  v1::TokenUsage usage;  // actual, once settled
-  int64_t cost_micro_usd = 0;
-};
-
-// A change to the ledger inside a Commit.
-// - kReserve inserts `entry` (state kReserved); ALREADY_EXISTS if the key exists.
-// - kSettle moves the reserved entry `entry.key` to kSettled with entry.usage
-//   and entry.cost_micro_usd; kRelease moves it to kReleased. Either fails with
-//   NOT_FOUND for an unknown key and FAILED_PRECONDITION if it is not reserved.
-// - kRecord inserts an already-settled entry (a call that needed no
-//   reservation); ALREADY_EXISTS if the key exists.
-struct LedgerOp {
-  enum class Kind { kReserve, kSettle, kRelease, kRecord };
-  Kind kind = Kind::kReserve;
-  LedgerEntry entry;  // run_id is taken from the Commit's lease
-};
-
-// One occurrence of an issue in a run (the issue's fingerprint is its key).
-struct IssueSighting {
-  std::string tier_id;
-  std::string phase_id;
-  v1::Issue issue;
-};
-
 // Fields of the run row to change; unset fields keep their value.
 struct RunChange {
   std::optional<v1::RunState> state;
@@ -156,9 +121,13 @@ struct Transition {
   std::vector<v1::PhaseStatus> phases;
   // Inserted or replaced by (phase_id, attempt).
   std::vector<AttemptRecord> attempts;
-  std::vector<LedgerOp> ledger;
-  // Counted in the run's index and the project's backlog.
-  std::vector<IssueSighting> issues;
+  // Budget ledger journal entries (run_id must be the lease's run), as the
+  // BudgetLedger numbered them. ALREADY_EXISTS if a sequence is taken or a
+  // reservation was already reserved/settled/released: nothing counts twice.
+  std::vector<policy::LedgerEntry> ledger;
+  // Counted in the run's issue index (by fingerprint). The project backlog
+  // is policy::IssueBacklogStore, which every Store also is.
+  std::vector<v1::Issue> issues;
   // Appended in order; the store sets run_id, sequence and (if unset) time.
   std::vector<v1::RunEvent> events;
 };
@@ -166,14 +135,13 @@ struct Transition {
 struct CommitResult {
   // Sequence numbers given to Transition::events, in order.
   std::vector<int64_t> sequences;
-  // Run-index occurrences of each Transition::issues entry after the commit.
+  // Run-index occurrences of each Transition::issues entry after it.
   std::vector<int32_t> issue_occurrences;
 };
 
 struct IssueQuery {
   v1::Severity min_severity = v1::SEVERITY_UNSPECIFIED;
-  bool needs_cleanup_only = false;  // backlog only
-  int page_size = 100;              // 1..1000
+  int page_size = 100;  // 1..1000
   std::string page_token;
 };
 
@@ -182,9 +150,11 @@ struct IssuePage {
   std::string next_page_token;
 };
 
-class Store {
+// A Store is also the project backlog's persistence (Update is one
+// transaction holding the entry's row lock, so replicas never lose updates).
+class Store : public policy::IssueBacklogStore {
  public:
-  virtual ~Store() = default;
+  ~Store() override = default;
 
   // Stores a new run in CREATED, its tiers PENDING and phases QUEUED, and
   // appends `events` (sequence 1, 2, ...) in the same transaction.
@@ -228,8 +198,8 @@ class Store {
   virtual absl::StatusOr<std::vector<AttemptRecord>> ListAttempts(
       const std::string& run_id, const std::string& phase_id) = 0;
 
-  // Ledger entries of a run (every state), ordered by creation.
-  virtual absl::StatusOr<std::vector<LedgerEntry>> ListLedgerEntries(
+  // The run's ledger journal in sequence order (for BudgetLedger::Restore).
+  virtual absl::StatusOr<std::vector<policy::LedgerEntry>> ReadLedger(
       const std::string& run_id) = 0;
 
   // Events of a run with sequence > after_sequence, in order, at most `limit`.
@@ -247,18 +217,9 @@ class Store {
   virtual absl::StatusOr<IssuePage> ListRunIssues(const std::string& run_id,
                                                   const IssueQuery& query) = 0;
 
-  // The project's backlog (runs_seen/tiers_seen count distinct runs and
-  // (run, tier) pairs; needs_cleanup as decided by StoreOptions::needs_cleanup).
-  virtual absl::StatusOr<IssuePage> ListBacklog(const std::string& project_id,
-                                                const IssueQuery& query) = 0;
 };
 
-// Decides, inside the transaction that counted a sighting, whether a backlog
-// entry needs cleanup (the policy library's aging rule).
-using NeedsCleanupRule = std::function<bool(const v1::TrackedIssue&)>;
-
 struct StoreOptions {
-  NeedsCleanupRule needs_cleanup;  // unset: never
   // WaitForEvents re-reads at least this often, to see commits of other
   // processes that cannot notify this one (SQLite; PostgreSQL uses
   // LISTEN/NOTIFY and polls only as a safety net).

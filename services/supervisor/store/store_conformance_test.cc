@@ -1,5 +1,6 @@
 // The same store tests against every implementation: SQLite on a file, and
 // PostgreSQL on a real server started for this test (tests/testing/postgres).
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -16,9 +17,11 @@
 #include "gtest/gtest.h"
 #include "services/common/status_matchers.h"
 #include "services/supervisor/store/migrations.h"
+#include "services/supervisor/store/open_store.h"
 #include "services/supervisor/store/postgres_store.h"
 #include "services/supervisor/store/sqlite_store.h"
 #include "services/supervisor/store/store.h"
+#include "services/supervisor/store/store_ledger_journal.h"
 #include "services/supervisor/store/store_test_backends.h"
 
 namespace autopack::supervisor {
@@ -66,20 +69,25 @@ v1::Issue MakeIssue(const std::string& fingerprint, v1::Severity severity) {
   return issue;
 }
 
-LedgerOp Ledger(LedgerOp::Kind kind, const std::string& key, int64_t cost = 0) {
-  LedgerOp op;
-  op.kind = kind;
-  op.entry.key = key;
-  op.entry.tier_id = "t1";
-  op.entry.phase_id = "t1p1";
-  op.entry.role = "builder";
-  op.entry.model = "openai/gpt-4o";
-  op.entry.reserved_tokens = 1000;
-  op.entry.reserved_micro_usd = 5000;
-  op.entry.usage.set_input_tokens(100);
-  op.entry.usage.set_output_tokens(cost);
-  op.entry.cost_micro_usd = cost;
-  return op;
+policy::LedgerEntry Ledger(const std::string& run_id, int64_t sequence,
+                          policy::LedgerEntryKind kind, const std::string& reservation,
+                          int64_t cost = 0) {
+  policy::LedgerEntry e;
+  e.run_id = run_id;
+  e.sequence = sequence;
+  e.kind = kind;
+  e.reservation_id = reservation;
+  e.tier_id = "t1";
+  e.phase_id = "t1p1";
+  e.role = "builder";
+  e.model = "openai/gpt-4o";
+  e.tokens = 1000;
+  e.cost_micro_usd = cost;
+  e.output_limit = 512;
+  e.usage.set_input_tokens(100);
+  e.usage.set_output_tokens(cost);
+  e.time = absl::FromUnixMicros(1700000000123456);
+  return e;
 }
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
@@ -383,7 +391,7 @@ TEST_P(StoreTest, CommitWritesRunTierPhaseAttemptAndEventsTogether) {
 TEST_P(StoreTest, FailedCommitLeavesNothing) {
   const Lease lease = CreateAndClaim("r1");
   Transition first;
-  first.ledger.push_back(Ledger(LedgerOp::Kind::kReserve, "call-1"));
+  first.ledger.push_back(Ledger("r1", 1, policy::LedgerEntryKind::kReserve, "call-1"));
   ASSERT_THAT(store_->Commit(lease, first), IsOk());
 
   // Everything below is valid except the second reservation of call-1.
@@ -397,10 +405,10 @@ TEST_P(StoreTest, FailedCommitLeavesNothing) {
   attempt.phase_id = "t1p1";
   attempt.attempt = 1;
   t.attempts.push_back(attempt);
-  t.issues.push_back({"t1", "t1p1", MakeIssue("fp", v1::SEVERITY_MINOR)});
+  t.issues.push_back(MakeIssue("fp", v1::SEVERITY_MINOR));
   t.events.push_back(StateEvent(v1::RUN_STATE_CREATED, v1::RUN_STATE_RUNNING));
-  t.ledger.push_back(Ledger(LedgerOp::Kind::kReserve, "call-2"));
-  t.ledger.push_back(Ledger(LedgerOp::Kind::kReserve, "call-1"));
+  t.ledger.push_back(Ledger("r1", 2, policy::LedgerEntryKind::kReserve, "call-2"));
+  t.ledger.push_back(Ledger("r1", 3, policy::LedgerEntryKind::kReserve, "call-1"));
   EXPECT_THAT(store_->Commit(lease, t),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("call-1")));
 
@@ -418,11 +426,9 @@ TEST_P(StoreTest, FailedCommitLeavesNothing) {
   EXPECT_EQ(record->last_sequence, 0);
   EXPECT_THAT(store_->ReadEvents("r1", 0, 100), IsOkAndHolds(IsEmpty()));
   EXPECT_THAT(store_->ListAttempts("r1", ""), IsOkAndHolds(IsEmpty()));
-  EXPECT_THAT(store_->ListLedgerEntries("r1"), IsOkAndHolds(SizeIs(1)));
+  EXPECT_THAT(store_->ReadLedger("r1"), IsOkAndHolds(SizeIs(1)));
   EXPECT_THAT(store_->ListRunIssues("r1", {}), IsOkAndHolds(::testing::Field(
                                                    &IssuePage::issues, IsEmpty())));
-  EXPECT_THAT(store_->ListBacklog("proj", {}),
-              IsOkAndHolds(::testing::Field(&IssuePage::issues, IsEmpty())));
 
   // The same transition without the duplicate commits, and sequences go on from 1.
   t.ledger.pop_back();
@@ -503,121 +509,82 @@ TEST_P(StoreTest, AttemptRecordsKeepEachStepsOutcome) {
 
 // --- Ledger ---------------------------------------------------------------
 
-TEST_P(StoreTest, LedgerNeverCountsACallTwiceAndShowsOpenReservations) {
+TEST_P(StoreTest, LedgerJournalNeverCountsACallTwiceAndSurvivesARestart) {
   const Lease lease = CreateAndClaim("r1");
-  Transition reserve;
-  reserve.ledger = {Ledger(LedgerOp::Kind::kReserve, "k1"),
-                    Ledger(LedgerOp::Kind::kReserve, "k2"),
-                    Ledger(LedgerOp::Kind::kReserve, "k3"),
-                    Ledger(LedgerOp::Kind::kRecord, "k4", 7)};
-  ASSERT_THAT(store_->Commit(lease, reserve), IsOk());
-  Transition settle;
-  settle.ledger = {Ledger(LedgerOp::Kind::kSettle, "k1", 4200),
-                   Ledger(LedgerOp::Kind::kRelease, "k2")};
-  ASSERT_THAT(store_->Commit(lease, settle), IsOk());
+  using Kind = policy::LedgerEntryKind;
+  StoreLedgerJournal journal(store_.get(), lease);
+  const std::vector<policy::LedgerEntry> entries = {
+      Ledger("r1", 1, Kind::kReserve, "k1"), Ledger("r1", 2, Kind::kReserve, "k2"),
+      Ledger("r1", 3, Kind::kSettle, "k1", 4200), Ledger("r1", 4, Kind::kRelease, "k2"),
+      Ledger("r1", 5, Kind::kReserve, "k3")};
+  for (const policy::LedgerEntry& e : entries) ASSERT_THAT(journal.Append(e), IsOk());
 
-  Transition twice;
-  twice.ledger = {Ledger(LedgerOp::Kind::kSettle, "k1", 4200)};
-  EXPECT_THAT(store_->Commit(lease, twice),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already settled")));
-  twice.ledger = {Ledger(LedgerOp::Kind::kRelease, "k2")};
-  EXPECT_THAT(store_->Commit(lease, twice),
-              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("already released")));
-  twice.ledger = {Ledger(LedgerOp::Kind::kSettle, "missing")};
-  EXPECT_THAT(store_->Commit(lease, twice),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing")));
-  twice.ledger = {Ledger(LedgerOp::Kind::kRecord, "k4", 7)};
-  EXPECT_THAT(store_->Commit(lease, twice), StatusHasCode(absl::StatusCode::kAlreadyExists));
+  // A sequence number taken, a reservation settled twice, another run's entry.
+  EXPECT_THAT(journal.Append(Ledger("r1", 5, Kind::kReserve, "k9")),
+              StatusHasCode(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(journal.Append(Ledger("r1", 6, Kind::kSettle, "k1", 4200)),
+              StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("k1")));
+  EXPECT_THAT(journal.Append(Ledger("r2", 6, Kind::kReserve, "k4")),
+              StatusHasCode(absl::StatusCode::kInvalidArgument));
 
-  // A restarted process (a new store instance) rebuilds the same ledger.
+  // A restarted process (a new store instance) reads back exactly what was written.
   absl::StatusOr<std::unique_ptr<Store>> restarted = db_->Open();
   ASSERT_THAT(restarted, IsOk());
-  absl::StatusOr<std::vector<LedgerEntry>> entries = (*restarted)->ListLedgerEntries("r1");
-  ASSERT_THAT(entries, IsOk());
-  std::map<std::string, LedgerEntry> by_key;
-  for (const LedgerEntry& e : *entries) by_key[e.key] = e;
-  ASSERT_EQ(by_key.size(), 4u);
-  EXPECT_EQ(by_key["k1"].state, LedgerState::kSettled);
-  EXPECT_EQ(by_key["k1"].cost_micro_usd, 4200);
-  EXPECT_EQ(by_key["k1"].usage.output_tokens(), 4200);
-  EXPECT_EQ(by_key["k1"].reserved_micro_usd, 5000);
-  EXPECT_EQ(by_key["k1"].model, "openai/gpt-4o");
-  EXPECT_EQ(by_key["k1"].tier_id, "t1");
-  EXPECT_EQ(by_key["k1"].phase_id, "t1p1");
-  EXPECT_EQ(by_key["k1"].role, "builder");
-  EXPECT_EQ(by_key["k1"].run_id, "r1");
-  EXPECT_EQ(by_key["k2"].state, LedgerState::kReleased);
-  EXPECT_EQ(by_key["k2"].cost_micro_usd, 0);
-  EXPECT_EQ(by_key["k3"].state, LedgerState::kReserved);  // left open by a "crash"
-  EXPECT_EQ(by_key["k4"].state, LedgerState::kSettled);
-  EXPECT_EQ(by_key["k4"].cost_micro_usd, 7);
+  StoreLedgerJournal reread(restarted->get(), lease);
+  absl::StatusOr<std::vector<policy::LedgerEntry>> got = reread.ReadRun("r1");
+  ASSERT_THAT(got, IsOk());
+  ASSERT_EQ(got->size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const policy::LedgerEntry& want = entries[i];
+    const policy::LedgerEntry& e = (*got)[i];
+    EXPECT_EQ(e.run_id, want.run_id);
+    EXPECT_EQ(e.sequence, want.sequence);
+    EXPECT_EQ(e.kind, want.kind);
+    EXPECT_EQ(e.reservation_id, want.reservation_id);
+    EXPECT_EQ(e.tier_id, want.tier_id);
+    EXPECT_EQ(e.phase_id, want.phase_id);
+    EXPECT_EQ(e.role, want.role);
+    EXPECT_EQ(e.model, want.model);
+    EXPECT_EQ(e.tokens, want.tokens);
+    EXPECT_EQ(e.cost_micro_usd, want.cost_micro_usd);
+    EXPECT_EQ(e.output_limit, want.output_limit);
+    EXPECT_EQ(e.usage.SerializeAsString(), want.usage.SerializeAsString());
+    EXPECT_EQ(e.time, want.time);
+  }
+  EXPECT_THAT(reread.ReadRun("unknown"), IsOkAndHolds(IsEmpty()));
+
+  // Once another replica holds the run, the old holder's journal is fenced.
+  ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  ASSERT_THAT(store_->ClaimRuns("replica-b", 1, absl::Minutes(1)), IsOkAndHolds(SizeIs(1)));
+  EXPECT_THAT(journal.Append(Ledger("r1", 6, Kind::kSettle, "k3", 1)),
+              StatusHasCode(absl::StatusCode::kAborted));
+  EXPECT_THAT(store_->ReadLedger("r1"), IsOkAndHolds(SizeIs(entries.size())));
 }
 
 // --- Issues ---------------------------------------------------------------
 
-TEST_P(StoreTest, IssuesAreIndexedPerRunAndAgeOncePerRunInTheBacklog) {
-  StoreOptions options;
-  options.needs_cleanup = [](const v1::TrackedIssue& t) {
-    return t.issue().severity() == v1::SEVERITY_MINOR &&
-           (t.runs_seen() >= 3 || t.tiers_seen() >= 2);
-  };
-  absl::StatusOr<std::unique_ptr<Store>> store = db_->Open(options);
-  ASSERT_THAT(store, IsOk());
-  store_ = std::move(*store);
-
+TEST_P(StoreTest, RunIssueIndexCountsOccurrencesAndPages) {
   const Lease a = CreateAndClaim("ra");
   Transition five;
-  for (int i = 0; i < 5; ++i) {
-    five.issues.push_back({"t1", "t1p1", MakeIssue("minor-1", v1::SEVERITY_MINOR)});
-  }
-  five.issues.push_back({"t1", "t1p1", MakeIssue("major-1", v1::SEVERITY_MAJOR)});
+  for (int i = 0; i < 5; ++i) five.issues.push_back(MakeIssue("minor-1", v1::SEVERITY_MINOR));
+  five.issues.push_back(MakeIssue("major-1", v1::SEVERITY_MAJOR));
   absl::StatusOr<CommitResult> result = store_->Commit(a, five);
   ASSERT_THAT(result, IsOk());
   EXPECT_THAT(result->issue_occurrences, ElementsAre(1, 2, 3, 4, 5, 1));
 
-  absl::StatusOr<IssuePage> backlog = store_->ListBacklog("proj", {});
-  ASSERT_THAT(backlog, IsOk());
-  ASSERT_THAT(backlog->issues, SizeIs(2));
-  EXPECT_EQ(backlog->issues[0].issue().fingerprint(), "minor-1");
-  EXPECT_EQ(backlog->issues[0].occurrences(), 5);
-  EXPECT_EQ(backlog->issues[0].runs_seen(), 1);  // five times in one run: aged once
-  EXPECT_EQ(backlog->issues[0].tiers_seen(), 1);
-  EXPECT_FALSE(backlog->issues[0].needs_cleanup());
-  EXPECT_EQ(backlog->issues[0].first_run_id(), "ra");
-
-  // A second run sees it in two tiers: two (run, tier) pairs more.
-  const Lease b = CreateAndClaim("rb");
-  Transition two_tiers;
-  two_tiers.issues = {{"t1", "t1p1", MakeIssue("minor-1", v1::SEVERITY_MINOR)},
-                      {"t2", "t2p1", MakeIssue("minor-1", v1::SEVERITY_MINOR)},
-                      {"t2", "t2p1", MakeIssue("major-1", v1::SEVERITY_MAJOR)}};
-  ASSERT_THAT(store_->Commit(b, two_tiers), IsOk());
-  IssueQuery cleanup;
-  cleanup.needs_cleanup_only = true;
-  backlog = store_->ListBacklog("proj", cleanup);
-  ASSERT_THAT(backlog, IsOk());
-  ASSERT_THAT(backlog->issues, SizeIs(1));
-  const v1::TrackedIssue& minor = backlog->issues[0];
-  EXPECT_EQ(minor.issue().fingerprint(), "minor-1");
-  EXPECT_EQ(minor.runs_seen(), 2);
-  EXPECT_EQ(minor.tiers_seen(), 3);
-  EXPECT_TRUE(minor.needs_cleanup());
-  EXPECT_EQ(minor.first_run_id(), "ra");
-  EXPECT_EQ(minor.last_run_id(), "rb");
-
-  // The run index counts within the run only; filtered and paged.
-  absl::StatusOr<IssuePage> run_a = store_->ListRunIssues("ra", {});
-  ASSERT_THAT(run_a, IsOk());
-  ASSERT_THAT(run_a->issues, SizeIs(2));
-  EXPECT_EQ(run_a->issues[0].occurrences(), 5);
+  absl::StatusOr<IssuePage> all = store_->ListRunIssues("ra", {});
+  ASSERT_THAT(all, IsOk());
+  ASSERT_THAT(all->issues, SizeIs(2));
+  EXPECT_EQ(all->issues[0].issue().fingerprint(), "minor-1");  // most frequent first
+  EXPECT_EQ(all->issues[0].occurrences(), 5);
+  EXPECT_EQ(all->issues[1].occurrences(), 1);
   IssueQuery majors;
   majors.min_severity = v1::SEVERITY_MAJOR;
-  majors.page_size = 1;
-  absl::StatusOr<IssuePage> run_b = store_->ListRunIssues("rb", majors);
-  ASSERT_THAT(run_b, IsOk());
-  ASSERT_THAT(run_b->issues, SizeIs(1));
-  EXPECT_EQ(run_b->issues[0].issue().fingerprint(), "major-1");
-  EXPECT_THAT(run_b->next_page_token, IsEmpty());
+  absl::StatusOr<IssuePage> major = store_->ListRunIssues("ra", majors);
+  ASSERT_THAT(major, IsOk());
+  ASSERT_THAT(major->issues, SizeIs(1));
+  EXPECT_EQ(major->issues[0].issue().fingerprint(), "major-1");
+
   IssueQuery paged;
   paged.page_size = 1;
   absl::StatusOr<IssuePage> page1 = store_->ListRunIssues("ra", paged);
@@ -630,11 +597,79 @@ TEST_P(StoreTest, IssuesAreIndexedPerRunAndAgeOncePerRunInTheBacklog) {
   ASSERT_THAT(page2->issues, SizeIs(1));
   EXPECT_EQ(page2->issues[0].issue().fingerprint(), "major-1");
   EXPECT_THAT(page2->next_page_token, IsEmpty());
+  EXPECT_THAT(store_->ListRunIssues("other", {}),
+              IsOkAndHolds(::testing::Field(&IssuePage::issues, IsEmpty())));
 
   Transition no_fingerprint;
-  no_fingerprint.issues = {{"t1", "t1p1", MakeIssue("", v1::SEVERITY_MINOR)}};
+  no_fingerprint.issues = {MakeIssue("", v1::SEVERITY_MINOR)};
   EXPECT_THAT(store_->Commit(a, no_fingerprint),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("fingerprint")));
+}
+
+TEST_P(StoreTest, BacklogUpdatesAreAtomicAcrossReplicas) {
+  // Four "replicas" each record the same issue 10 times in their own run.
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 4; ++r) {
+    threads.emplace_back([&, r] {
+      absl::StatusOr<std::unique_ptr<Store>> store = db_->Open();
+      ASSERT_THAT(store, IsOk());
+      const std::string run = absl::StrCat("run-", r);
+      for (int i = 0; i < 10; ++i) {
+        absl::StatusOr<policy::BacklogEntry> written =
+            (*store)->Update("proj", "fp-1", [&](policy::BacklogEntry& e) {
+              if (e.occurrences == 0) e.first_run_id = run;
+              e.issue = MakeIssue("fp-1", v1::SEVERITY_MINOR);
+              e.worst_severity = v1::SEVERITY_MINOR;
+              ++e.occurrences;
+              if (std::find(e.run_ids.begin(), e.run_ids.end(), run) == e.run_ids.end()) {
+                e.run_ids.push_back(run);
+              }
+              e.last_run_id = run;
+              e.last_seen = absl::FromUnixSeconds(1000 + r);
+              e.needs_cleanup = e.run_ids.size() >= 3;
+              return absl::OkStatus();
+            });
+        ASSERT_THAT(written, IsOk());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+
+  absl::StatusOr<std::vector<policy::BacklogEntry>> entries = store_->List("proj");
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_THAT(*entries, SizeIs(1));
+  const policy::BacklogEntry& e = (*entries)[0];
+  EXPECT_EQ(e.project_id, "proj");
+  EXPECT_EQ(e.fingerprint, "fp-1");
+  EXPECT_EQ(e.occurrences, 40);  // no update lost
+  EXPECT_THAT(e.run_ids, ::testing::UnorderedElementsAre("run-0", "run-1", "run-2", "run-3"));
+  EXPECT_TRUE(e.needs_cleanup);
+  EXPECT_EQ(e.issue.fingerprint(), "fp-1");
+  EXPECT_EQ(e.worst_severity, v1::SEVERITY_MINOR);
+  EXPECT_GE(e.last_seen, absl::FromUnixSeconds(1000));
+
+  // Ids with any bytes round-trip; a failing mutation writes nothing.
+  ASSERT_THAT(store_->Update("proj", "fp-2",
+                             [](policy::BacklogEntry& e) {
+                               e.issue = MakeIssue("fp-2", v1::SEVERITY_MAJOR);
+                               e.tier_ids = {"tier\nwith newline", "", "t\\2"};
+                               e.run_ids = {""};
+                               return absl::OkStatus();
+                             }),
+              IsOk());
+  EXPECT_THAT(store_->Update("proj", "fp-3",
+                             [](policy::BacklogEntry& e) {
+                               EXPECT_EQ(e.occurrences, 0);  // new entry: only the key set
+                               EXPECT_EQ(e.project_id, "proj");
+                               return absl::InvalidArgumentError("policy says no");
+                             }),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("policy says no")));
+  entries = store_->List("proj");
+  ASSERT_THAT(entries, IsOk());
+  ASSERT_THAT(*entries, SizeIs(2));
+  EXPECT_THAT((*entries)[1].tier_ids, ElementsAre("tier\nwith newline", "", "t\\2"));
+  EXPECT_THAT((*entries)[1].run_ids, ElementsAre(""));
+  EXPECT_THAT(store_->List("other-project"), IsOkAndHolds(IsEmpty()));
 }
 
 // --- Events ---------------------------------------------------------------
@@ -863,6 +898,20 @@ TEST_P(StoreTest, LostConnectionIsUnavailableAndTheNextCallReconnects) {
   EXPECT_THAT(store_->WaitForEvents("r2", 0, absl::Now() + absl::Seconds(30)),
               IsOkAndHolds(SizeIs(1)));
   writer.join();
+}
+
+TEST(StoreOpenTest, OpenStoreChoosesTheBackendByUrl) {
+  const std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/open-store.db");
+  absl::StatusOr<std::unique_ptr<Store>> sqlite = OpenStore("sqlite:" + path);
+  ASSERT_THAT(sqlite, IsOk());
+  EXPECT_THAT((*sqlite)->CreateRun(MakeSpec("r1"), {}), IsOk());
+  EXPECT_THAT(OpenStore("postgresql://autopack@127.0.0.1:1/x?connect_timeout=5"),
+              StatusHasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(OpenStore("postgres:host=127.0.0.1 port=1 connect_timeout=5"),
+              StatusHasCode(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(OpenStore("mysql://x"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mysql://x")));
+  EXPECT_THAT(OpenStore("sqlite:"), StatusHasCode(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(StoreOpenTest, UnreachableDatabasesAreUnavailable) {

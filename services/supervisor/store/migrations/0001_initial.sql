@@ -69,28 +69,29 @@ CREATE TABLE attempts (
   PRIMARY KEY (run_id, phase_id, attempt)
 );
 
--- One row per LLM call: reserved, then settled or released. The primary key
--- (the call's idempotency key) makes counting a call twice impossible.
-CREATE TABLE ledger_entries (
-  entry_key TEXT PRIMARY KEY,
+-- The budget ledger's journal (policy::LedgerJournal): per run, entries
+-- numbered 1, 2, ... by the ledger. A reservation is settled or released at
+-- most once, so no call is ever counted twice, even by two writers.
+CREATE TABLE ledger_journal (
   run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  sequence BIGINT NOT NULL,
+  kind INTEGER NOT NULL,
+  reservation_id TEXT NOT NULL,
   tier_id TEXT NOT NULL DEFAULT '',
   phase_id TEXT NOT NULL DEFAULT '',
   role TEXT NOT NULL DEFAULT '',
   model TEXT NOT NULL DEFAULT '',
-  state INTEGER NOT NULL,
-  reserved_tokens BIGINT NOT NULL DEFAULT 0,
-  reserved_micro_usd BIGINT NOT NULL DEFAULT 0,
+  tokens BIGINT NOT NULL DEFAULT 0,
+  cost_micro_usd BIGINT NOT NULL DEFAULT 0,
+  output_limit BIGINT NOT NULL DEFAULT 0,
   input_tokens BIGINT NOT NULL DEFAULT 0,
   cached_input_tokens BIGINT NOT NULL DEFAULT 0,
   output_tokens BIGINT NOT NULL DEFAULT 0,
   reasoning_tokens BIGINT NOT NULL DEFAULT 0,
-  cost_micro_usd BIGINT NOT NULL DEFAULT 0,
-  created_us BIGINT NOT NULL,
-  updated_us BIGINT NOT NULL
+  time_us BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, sequence),
+  UNIQUE (run_id, reservation_id, kind)
 );
-
-CREATE INDEX ledger_by_run ON ledger_entries (run_id, state);
 
 -- A run's index of distinct issues.
 CREATE TABLE run_issues (
@@ -102,29 +103,23 @@ CREATE TABLE run_issues (
   PRIMARY KEY (run_id, fingerprint)
 );
 
--- A project's backlog of distinct issues.
+-- A project's backlog (policy::IssueBacklogStore); the policy library decides
+-- how entries age. run_ids / tier_ids: C-escaped ids, one per line. A row
+-- whose issue is NULL is a placeholder locked by an Update in progress.
 CREATE TABLE backlog (
   project_id TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
-  severity INTEGER NOT NULL,
-  issue BYTEA NOT NULL,
-  occurrences INTEGER NOT NULL,
-  runs_seen INTEGER NOT NULL,
-  tiers_seen INTEGER NOT NULL,
+  issue BYTEA,
+  worst_severity INTEGER NOT NULL DEFAULT 0,
+  occurrences BIGINT NOT NULL DEFAULT 0,
+  run_ids TEXT NOT NULL DEFAULT '',
+  tier_ids TEXT NOT NULL DEFAULT '',
+  first_run_id TEXT NOT NULL DEFAULT '',
+  last_run_id TEXT NOT NULL DEFAULT '',
   needs_cleanup INTEGER NOT NULL DEFAULT 0,
-  first_run_id TEXT NOT NULL,
-  last_run_id TEXT NOT NULL,
+  first_seen_us BIGINT NOT NULL DEFAULT 0,
+  last_seen_us BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (project_id, fingerprint)
-);
-
--- Where each backlog issue was seen; distinct runs and tiers are counted here,
--- so an issue seen many times in one run ages once.
-CREATE TABLE backlog_sightings (
-  project_id TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  run_id TEXT NOT NULL,
-  tier_id TEXT NOT NULL,
-  PRIMARY KEY (project_id, fingerprint, run_id, tier_id)
 );
 
 -- Append-only event log; sequence is per run, strictly increasing from 1.
