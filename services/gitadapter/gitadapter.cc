@@ -1,47 +1,272 @@
 #include "services/gitadapter/gitadapter.h"
 
-#include "absl/status/status.h"
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/status_macros.h"
+#include "services/gitadapter/check_output.h"
+#include "services/gitadapter/glob.h"
+#include "services/gitadapter/path_safety.h"
+#include "services/gitadapter/patch_plan.h"
+#include "services/gitadapter/unified_diff.h"
 
 namespace autopack::gitadapter {
 namespace {
 
-absl::Status NotBuiltYet(absl::string_view rpc) {
-  return absl::UnimplementedError(absl::StrCat(rpc, " is not built yet: libgit2 workspaces land with the GitAdapter issue (issue 4)"));
+constexpr size_t kMaxPatchBytes = 16 << 20;
+constexpr int kMaxIdempotencySearch = 10000;
+
+absl::StatusOr<std::string> BranchHead(Workspace& ws) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ws.mu) {
+  ASSIGN_OR_RETURN(const std::optional<std::string> head, ws.repo->BranchHead(ws.info.branch));
+  if (!head) return absl::DataLossError(absl::StrCat("branch ", ws.info.branch, " is missing from workspace ", ws.info.id));
+  return *head;
+}
+
+std::string TrailerLine(const std::string& key) { return absl::StrCat(kIdempotencyTrailer, ": ", key); }
+
+bool CarriesTrailer(const std::string& message, const std::string& line) {
+  for (size_t at = message.find(line); at != std::string::npos; at = message.find(line, at + 1)) {
+    const bool starts_line = at == 0 || message[at - 1] == '\n';
+    const size_t end = at + line.size();
+    if (starts_line && (end == message.size() || message[end] == '\n')) return true;
+  }
+  return false;
+}
+
+// The commit on the branch (first parents, back to the base) carrying `key`.
+absl::StatusOr<std::optional<CommitInfo>> FindKeyedCommit(Workspace& ws, const std::string& head,
+                                                          const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ws.mu) {
+  const std::string line = TrailerLine(key);
+  std::string sha = head;
+  for (int i = 0; i < kMaxIdempotencySearch && sha != ws.info.base_sha; ++i) {
+    ASSIGN_OR_RETURN(CommitInfo info, ws.repo->GetCommit(sha));
+    if (CarriesTrailer(info.message, line)) return std::optional<CommitInfo>(std::move(info));
+    if (info.parents.empty()) break;
+    sha = info.parents[0];
+  }
+  return std::optional<CommitInfo>();
+}
+
+absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d, absl::Duration fallback) {
+  if (d.seconds() < 0 || d.nanos() < 0) return absl::InvalidArgumentError("timeout must not be negative");
+  const absl::Duration value = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  return value == absl::ZeroDuration() ? fallback : value;
+}
+
+// Cuts `content` to at most `cap` bytes without splitting a UTF-8 sequence.
+std::string CutUtf8(const std::string& content, size_t cap) {
+  size_t cut = std::min(cap, content.size());
+  while (cut > 0 && cut < content.size() && (static_cast<unsigned char>(content[cut]) & 0xc0) == 0x80) --cut;
+  return content.substr(0, cut);
 }
 
 }  // namespace
 
-absl::StatusOr<v1::OpenWorkspaceResponse> GitAdapter::OpenWorkspace(const v1::OpenWorkspaceRequest&) {
-  return NotBuiltYet("OpenWorkspace");
+GitAdapter::GitAdapter(GitAdapterOptions options, WorkspaceManager* workspaces, CheckRunner* checks)
+    : options_(std::move(options)), workspaces_(workspaces), checks_(checks) {}
+
+absl::StatusOr<v1::OpenWorkspaceResponse> GitAdapter::OpenWorkspace(const v1::OpenWorkspaceRequest& request) {
+  return workspaces_->Open(request);
 }
 
-absl::StatusOr<v1::ReadFilesResponse> GitAdapter::ReadFiles(const v1::ReadFilesRequest&) {
-  return NotBuiltYet("ReadFiles");
+absl::StatusOr<v1::ReadFilesResponse> GitAdapter::ReadFiles(const v1::ReadFilesRequest& request) {
+  if (request.max_file_bytes() < 0 || request.max_total_bytes() < 0) {
+    return absl::InvalidArgumentError("max_file_bytes and max_total_bytes must not be negative");
+  }
+  const int64_t file_cap = request.max_file_bytes() > 0 ? request.max_file_bytes() : options_.max_file_bytes;
+  const int64_t total_cap = request.max_total_bytes() > 0 ? request.max_total_bytes() : options_.max_total_bytes;
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
+  ASSIGN_OR_RETURN(std::unique_ptr<TreeReader> tree, ws->repo->ReadTree(head));
+
+  v1::ReadFilesResponse response;
+  std::set<std::string> wanted;
+  for (const std::string& path : request.paths()) {
+    if (CheckRepoPath(path).ok()) {
+      wanted.insert(path);
+    } else {
+      v1::SkippedFile* skipped = response.add_skipped();
+      skipped->set_path(SanitizeUtf8(path));
+      skipped->set_reason("outside");
+    }
+  }
+  if (!request.globs().empty()) {
+    const std::vector<std::string> globs(request.globs().begin(), request.globs().end());
+    ASSIGN_OR_RETURN(const std::vector<TreeEntryInfo> files, ws->repo->ListFiles(head));
+    for (const TreeEntryInfo& file : files) {
+      if (GlobMatchAny(globs, file.path)) wanted.insert(file.path);
+    }
+  }
+  int64_t total = 0;
+  for (const std::string& path : wanted) {
+    auto skip = [&](const char* reason) {
+      v1::SkippedFile* skipped = response.add_skipped();
+      skipped->set_path(SanitizeUtf8(path));
+      skipped->set_reason(reason);
+    };
+    if (LooksLikeSecret(path)) {
+      skip("secret");
+      continue;
+    }
+    ASSIGN_OR_RETURN(const std::optional<uint32_t> mode, tree->EntryMode(path));
+    if (!mode || *mode == kModeDirectory) {
+      skip("not_found");
+      continue;
+    }
+    if (*mode == kModeSymlink || *mode == kModeSubmodule) {
+      skip("outside");
+      continue;
+    }
+    ASSIGN_OR_RETURN(std::string content, tree->ReadFile(path));
+    if (content.find('\0') != std::string::npos || SanitizeUtf8(content) != content) {
+      skip("binary");
+      continue;
+    }
+    const bool truncated = static_cast<int64_t>(content.size()) > file_cap;
+    if (truncated) content = CutUtf8(content, static_cast<size_t>(file_cap));
+    if (total + static_cast<int64_t>(content.size()) > total_cap) {
+      skip("total_cap");
+      continue;
+    }
+    total += static_cast<int64_t>(content.size());
+    v1::ContextFile* file = response.add_files();
+    file->set_path(path);
+    file->set_content(std::move(content));
+    file->set_truncated(truncated);
+  }
+  return response;
 }
 
-absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPatchRequest&) {
-  return NotBuiltYet("ApplyPatch");
+absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPatchRequest& request) {
+  if (request.patch().empty()) return absl::InvalidArgumentError("patch is empty");
+  if (request.patch().size() > kMaxPatchBytes) return absl::InvalidArgumentError("patch is larger than 16 MiB");
+  if (!request.dry_run() && request.commit_message().empty()) {
+    return absl::InvalidArgumentError("commit_message is required unless dry_run is set");
+  }
+  if (absl::StrContains(request.idempotency_key(), "\n")) {
+    return absl::InvalidArgumentError("idempotency_key must be a single line");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
+
+  v1::ApplyPatchResponse response;
+  if (!request.idempotency_key().empty()) {
+    ASSIGN_OR_RETURN(const std::optional<CommitInfo> done, FindKeyedCommit(*ws, head, request.idempotency_key()));
+    if (done) {
+      response.set_already_applied(true);
+      response.set_commit_sha(done->sha);
+      response.set_tree_sha(done->tree_sha);
+      if (!done->parents.empty()) {
+        ASSIGN_OR_RETURN(DiffResult diff, ws->repo->Diff(done->parents[0], done->sha));
+        for (v1::FileChange& change : diff.files) *response.add_files() = std::move(change);
+      }
+      return response;
+    }
+  }
+  if (!request.expected_head_sha().empty() && request.expected_head_sha() != head) {
+    return absl::FailedPreconditionError(absl::StrCat("expected_head_sha ", request.expected_head_sha(), " but branch ",
+                                                      ws->info.branch, " is at ", head));
+  }
+
+  ASSIGN_OR_RETURN(const Patch patch, ParseUnifiedDiff(request.patch()));
+  ASSIGN_OR_RETURN(std::unique_ptr<TreeReader> tree, ws->repo->ReadTree(head));
+  const std::vector<std::string> allowed(request.allowed_paths().begin(), request.allowed_paths().end());
+  ASSIGN_OR_RETURN(PatchPlan plan, PlanPatch(patch, allowed, *tree));
+  ASSIGN_OR_RETURN(const std::string tree_sha, ws->repo->WriteTree(head, plan.writes));
+  for (v1::FileChange& change : plan.changes) *response.add_files() = std::move(change);
+  for (v1::HunkPlacement& placement : plan.relocated) *response.add_relocated_hunks() = std::move(placement);
+  response.set_tree_sha(tree_sha);
+  if (request.dry_run()) return response;
+
+  std::string message = request.commit_message();
+  if (!request.idempotency_key().empty()) {
+    if (!absl::EndsWith(message, "\n")) message += "\n";
+    absl::StrAppend(&message, "\n", TrailerLine(request.idempotency_key()), "\n");
+  }
+  Identity author{request.author().name(), request.author().email()};
+  if (author.name.empty() && author.email.empty()) author = options_.committer;
+  ASSIGN_OR_RETURN(const std::string commit,
+                   ws->repo->CreateCommit(tree_sha, head, message, author, options_.committer));
+  if (absl::Status status = ws->repo->CheckoutBranch(ws->info.branch, commit); !status.ok()) {
+    // Put the working tree back where the branch still is.
+    ws->repo->CheckoutBranch(ws->info.branch, head).IgnoreError();
+    return status;
+  }
+  response.set_commit_sha(commit);
+  return response;
 }
 
-absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequest&) {
-  return NotBuiltYet("Rollback");
+absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequest& request) {
+  if (request.commit_sha().empty()) return absl::InvalidArgumentError("commit_sha is required");
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
+  ASSIGN_OR_RETURN(const std::string target, ws->repo->ResolveCommit(request.commit_sha()));
+  ASSIGN_OR_RETURN(const bool on_branch, ws->repo->IsAncestor(target, head));
+  if (!on_branch) {
+    return absl::FailedPreconditionError(absl::StrCat("commit_sha ", request.commit_sha(), " is not on branch ",
+                                                      ws->info.branch, " (head ", head, ")"));
+  }
+  RETURN_IF_ERROR(ws->repo->CheckoutBranch(ws->info.branch, target));
+  v1::RollbackResponse response;
+  response.set_head_sha(target);
+  return response;
 }
 
-absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksRequest&) {
-  return NotBuiltYet("RunChecks");
+absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksRequest& request) {
+  if (request.command().empty()) return absl::InvalidArgumentError("command is required");
+  if (request.max_output_bytes() < 0) return absl::InvalidArgumentError("max_output_bytes must not be negative");
+  ASSIGN_OR_RETURN(const absl::Duration timeout, ToDuration(request.timeout(), options_.check_timeout));
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  CheckSpec spec;
+  spec.dir = ws->dir;
+  spec.command = request.command();
+  spec.timeout = timeout;
+  spec.max_output_bytes =
+      request.max_output_bytes() > 0 ? request.max_output_bytes() : options_.check_max_output_bytes;
+  spec.env.insert(request.env().begin(), request.env().end());
+  ASSIGN_OR_RETURN(v1::CheckResult result, checks_->Run(spec));
+  v1::RunChecksResponse response;
+  *response.mutable_result() = std::move(result);
+  return response;
 }
 
-absl::StatusOr<v1::GetDiffResponse> GitAdapter::GetDiff(const v1::GetDiffRequest&) {
-  return NotBuiltYet("GetDiff");
+absl::StatusOr<v1::GetDiffResponse> GitAdapter::GetDiff(const v1::GetDiffRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
+  ASSIGN_OR_RETURN(const std::string from, request.from_ref().empty() ? absl::StatusOr<std::string>(ws->info.base_sha)
+                                                                      : ws->repo->ResolveCommit(request.from_ref()));
+  ASSIGN_OR_RETURN(const std::string to, request.to_ref().empty() ? absl::StatusOr<std::string>(head) : ws->repo->ResolveCommit(request.to_ref()));
+  ASSIGN_OR_RETURN(DiffResult diff, ws->repo->Diff(from, to));
+  v1::GetDiffResponse response;
+  response.set_patch(SanitizeUtf8(diff.patch));
+  for (v1::FileChange& change : diff.files) *response.add_files() = std::move(change);
+  return response;
 }
 
-absl::StatusOr<v1::TagSnapshotResponse> GitAdapter::TagSnapshot(const v1::TagSnapshotRequest&) {
-  return NotBuiltYet("TagSnapshot");
+absl::StatusOr<v1::TagSnapshotResponse> GitAdapter::TagSnapshot(const v1::TagSnapshotRequest& request) {
+  if (request.tag().empty()) return absl::InvalidArgumentError("tag is required");
+  ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
+  absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
+  ASSIGN_OR_RETURN(const std::string commit, request.ref().empty() ? absl::StatusOr<std::string>(head) : ws->repo->ResolveCommit(request.ref()));
+  ASSIGN_OR_RETURN(const std::string ref_name,
+                   ws->repo->CreateTag(request.tag(), commit, request.message(), options_.committer));
+  v1::TagSnapshotResponse response;
+  response.set_ref_name(ref_name);
+  response.set_commit_sha(commit);
+  return response;
 }
 
-absl::StatusOr<v1::CloseWorkspaceResponse> GitAdapter::CloseWorkspace(const v1::CloseWorkspaceRequest&) {
-  return NotBuiltYet("CloseWorkspace");
+absl::StatusOr<v1::CloseWorkspaceResponse> GitAdapter::CloseWorkspace(const v1::CloseWorkspaceRequest& request) {
+  RETURN_IF_ERROR(workspaces_->Close(request.workspace_id(), request.delete_files()));
+  return v1::CloseWorkspaceResponse();
 }
 
 }  // namespace autopack::gitadapter

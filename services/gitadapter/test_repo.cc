@@ -105,7 +105,7 @@ absl::Status MakeRepo(const std::string& dir, int files, int commits, unsigned s
   return absl::OkStatus();
 }
 
-absl::StatusOr<GitChange> MakeChange(const std::string& repo, unsigned seed) {
+absl::StatusOr<GitChange> MakeChange(const std::string& repo, unsigned seed, bool pure_mode_change) {
   std::mt19937 rng(seed);
   const std::string scratch = NewTempDir("scratch");
   RETURN_IF_ERROR(Sh(scratch, absl::StrCat("git clone -q ", ShellQuote(repo), " w")).status());
@@ -146,8 +146,8 @@ absl::StatusOr<GitChange> MakeChange(const std::string& repo, unsigned seed) {
     RETURN_IF_ERROR(Sh(work, absl::StrCat("mkdir -p moved && git mv ", ShellQuote(from), " ", to)).status());
     if (i % 2 == 1) RETURN_IF_ERROR(edit(to));
   }
-  // A pure mode change, and one with an edit (its headerless form keeps paths).
-  RETURN_IF_ERROR(Sh(work, absl::StrCat("chmod +x ", ShellQuote(take()))).status());
+  // A mode change with an edit (its header-less form keeps the paths).
+  if (pure_mode_change) RETURN_IF_ERROR(Sh(work, absl::StrCat("chmod +x ", ShellQuote(take()))).status());
   const std::string mode_and_edit = take();
   RETURN_IF_ERROR(edit(mode_and_edit));
   RETURN_IF_ERROR(Sh(work, absl::StrCat("chmod +x ", ShellQuote(mode_and_edit))).status());
@@ -192,12 +192,14 @@ std::string ShiftHunks(const std::string& diff, int shift) {
   return absl::StrJoin(out, "\n");
 }
 
-absl::StatusOr<std::string> StateFingerprint(const std::string& dir) {
-  return Sh(dir,
-            "git status --porcelain --untracked-files=all --ignored && git ls-files -s && git rev-parse HEAD "
-            "&& git symbolic-ref HEAD && git for-each-ref && "
-            "find . -path ./.git -prune -o -print0 | sort -z | xargs -0 stat -c '%n %a %s %Y' && "
-            "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha1sum");
+absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_file_times) {
+  return Sh(dir, absl::StrCat(
+                     "git status --porcelain --untracked-files=all --ignored && git ls-files -s && "
+                     "git rev-parse HEAD && git symbolic-ref HEAD && git for-each-ref && "
+                     "find . -path ./.git -prune -o -type d -print | sort && "
+                     "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 stat -c '%n %a %s",
+                     with_file_times ? " %Y" : "", "' && ",
+                     "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha1sum"));
 }
 
 }  // namespace autopack::gitadapter::testing

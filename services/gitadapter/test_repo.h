@@ -32,8 +32,9 @@ struct GitChange {
 };
 
 // Modifies files at several places, adds, deletes, renames (with and without
-// edits) and chmods files, then asks git for the diff and the resulting tree.
-absl::StatusOr<GitChange> MakeChange(const std::string& repo, unsigned seed);
+// edits) and chmods a file together with an edit, plus, if
+// `pure_mode_change`, one without; then asks git for the diff and the tree.
+absl::StatusOr<GitChange> MakeChange(const std::string& repo, unsigned seed, bool pure_mode_change);
 
 // `diff` with every `diff --git` and `index` line removed.
 std::string StripGitHeaders(const std::string& diff);
@@ -42,9 +43,10 @@ std::string StripGitHeaders(const std::string& diff);
 // 1; empty-range "-0,0" hunks of new files stay).
 std::string ShiftHunks(const std::string& diff, int shift);
 
-// `git status --porcelain`, `git ls-files -s` and HEAD of the repo at `dir`:
-// compared before and after an operation that must change nothing.
-absl::StatusOr<std::string> StateFingerprint(const std::string& dir);
+// Status, index, HEAD, refs, and every file's mode, size, content and (if
+// `with_file_times`) mtime in the repo at `dir`: compared before and after an
+// operation that must change nothing.
+absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_file_times);
 
 }  // namespace autopack::gitadapter::testing
 
