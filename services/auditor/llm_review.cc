@@ -1,8 +1,8 @@
 #include "services/auditor/llm_review.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "services/auditor/static_checks.h"
+#include "services/common/llm/phase_prompt.h"
 #include "services/common/llm/untrusted_text.h"
 
 namespace autopack::auditor {
@@ -68,18 +68,7 @@ llm::CompletionRequest BuildReviewPrompt(const v1::ReviewPatchRequest& request,
       llm::StructuredOutput{"patch_review", "The review of one patch.", ReviewSchema()};
   const v1::PhaseSpec& phase = request.phase();
   std::string& user = prompt.user;
-  absl::StrAppend(&user, "## Phase ", phase.phase_id(), ": ", phase.name(), "\n",
-                  phase.description(), "\n");
-  if (phase.acceptance_criteria_size() > 0) {
-    absl::StrAppend(&user, "\n## Acceptance criteria\n");
-    for (const std::string& criterion : phase.acceptance_criteria()) {
-      absl::StrAppend(&user, "- ", criterion, "\n");
-    }
-  }
-  absl::StrAppend(&user, "\n## Allowed paths\n",
-                  phase.allowed_paths_size() == 0 ? "any"
-                                                  : absl::StrJoin(phase.allowed_paths(), ", "),
-                  "\n");
+  absl::StrAppend(&user, llm::PhasePromptSection(phase));
   if (!static_issues.empty()) {
     std::string found;
     for (const v1::Issue& issue : static_issues) {

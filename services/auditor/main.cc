@@ -5,9 +5,7 @@
 #include "services/auditor/auditor_service.h"
 #include "services/common/llm/http_client.h"
 #include "services/common/llm/llm_client.h"
-#include "services/common/llm/provider_config.h"
 #include "services/common/logging.h"
-#include "services/common/pricing.h"
 #include "services/common/server_flags.h"
 
 ABSL_FLAG(std::string, providers_config, "config/providers.yaml",
@@ -24,14 +22,11 @@ int main(int argc, char** argv) {
       "Usage: auditor_server [--listen=HOST:PORT] [--providers_config=F] [--pricing_config=F]\n"
       "                      [--auditor_config=F] [--tls_cert=F --tls_key=F]");
   // Configuration errors end the process before it listens.
-  auto providers = autopack::llm::LoadProvidersFile(absl::GetFlag(FLAGS_providers_config));
-  if (!providers.ok()) {
-    autopack::LogError(providers.status().ToString());
-    return 1;
-  }
-  auto prices = autopack::PriceTable::LoadFile(absl::GetFlag(FLAGS_pricing_config));
-  if (!prices.ok()) {
-    autopack::LogError(prices.status().ToString());
+  autopack::llm::CurlHttpClient http;
+  auto llm = autopack::llm::LlmClient::LoadFromFiles(absl::GetFlag(FLAGS_providers_config),
+                                                     absl::GetFlag(FLAGS_pricing_config), &http);
+  if (!llm.ok()) {
+    autopack::LogError(llm.status().ToString());
     return 1;
   }
   auto config = autopack::auditor::AuditorConfig::LoadFile(absl::GetFlag(FLAGS_auditor_config));
@@ -39,9 +34,7 @@ int main(int argc, char** argv) {
     autopack::LogError(config.status().ToString());
     return 1;
   }
-  autopack::llm::CurlHttpClient http;
-  autopack::llm::LlmClient llm(*providers, *std::move(prices), &http);
-  autopack::auditor::Auditor core(&llm, *std::move(config));
+  autopack::auditor::Auditor core(llm->get(), *std::move(config));
   autopack::auditor::AuditorServiceImpl service(&core);
   const absl::Status status = autopack::ServeUntilSignal(
       autopack::ServerOptionsFromFlags("auditor", 50053),

@@ -5,39 +5,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "services/builder/unified_diff.h"
+#include "services/gitadapter/glob.h"
 
 namespace autopack::auditor {
 namespace {
-
-bool MatchFrom(absl::string_view glob, absl::string_view path) {
-  while (!glob.empty()) {
-    if (absl::StartsWith(glob, "**")) {
-      glob.remove_prefix(2);
-      const bool directories = absl::ConsumePrefix(&glob, "/");
-      for (size_t i = 0; i <= path.size(); ++i) {
-        if ((!directories || i == 0 || path[i - 1] == '/') && MatchFrom(glob, path.substr(i))) {
-          return true;
-        }
-      }
-      return false;
-    }
-    if (glob[0] == '*') {
-      glob.remove_prefix(1);
-      for (size_t i = 0; i <= path.size(); ++i) {
-        if (MatchFrom(glob, path.substr(i))) return true;
-        if (i < path.size() && path[i] == '/') break;
-      }
-      return false;
-    }
-    if (path.empty()) return false;
-    if (glob[0] == '?' ? path[0] == '/' : glob[0] != path[0]) return false;
-    glob.remove_prefix(1);
-    path.remove_prefix(1);
-  }
-  return path.empty();
-}
 
 v1::Issue StaticIssue(absl::string_view category, absl::string_view path, int line,
                       std::string message, std::string suggestion) {
@@ -95,8 +67,8 @@ void CheckSecrets(const builder::FilePatch& file, const AuditorConfig& config,
 }  // namespace
 
 bool MatchesGlob(absl::string_view glob, absl::string_view path) {
-  if (!absl::StrContains(glob, '/')) return MatchFrom(absl::StrCat("**/", glob), path);
-  return MatchFrom(glob, path);
+  if (!absl::StrContains(glob, '/')) return gitadapter::GlobMatch(absl::StrCat("**/", glob), path);
+  return gitadapter::GlobMatch(glob, path);
 }
 
 std::string IssueFingerprint(absl::string_view category, absl::string_view path,

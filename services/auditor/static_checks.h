@@ -22,10 +22,9 @@ struct StaticReview {
 StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& config,
                              const std::vector<std::string>& extra_protected_paths);
 
-// Glob match of a repository-relative path: '*' and '?' stay within a path
-// component, '**' spans components ("a/**" matches everything under a/,
-// "**/x" matches x at any depth). A glob without '/' matches the file name
-// at any depth.
+// Glob match of a repository-relative path as GitAdapter matches globs
+// (gitadapter::GlobMatch), except that a glob without '/' matches the file
+// name at any depth ("conftest.py" protects tests/conftest.py too).
 bool MatchesGlob(absl::string_view glob, absl::string_view path);
 
 // Stable id of an issue: hex of a hash of category, path and the message

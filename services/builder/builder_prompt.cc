@@ -1,7 +1,7 @@
 #include "services/builder/builder_prompt.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
+#include "services/common/llm/phase_prompt.h"
 #include "services/common/llm/untrusted_text.h"
 
 namespace autopack::builder {
@@ -81,18 +81,7 @@ llm::CompletionRequest BuildPatchPrompt(const v1::GeneratePatchRequest& request)
   prompt.system = absl::StrCat(kSystem, llm::kUntrustedDataRule, "\n");
   prompt.max_output_tokens = request.max_output_tokens();
   std::string& user = prompt.user;
-  absl::StrAppend(&user, "## Phase ", phase.phase_id(), ": ", phase.name(), "\n",
-                  phase.description(), "\n");
-  if (phase.acceptance_criteria_size() > 0) {
-    absl::StrAppend(&user, "\n## Acceptance criteria\n");
-    for (const std::string& criterion : phase.acceptance_criteria()) {
-      absl::StrAppend(&user, "- ", criterion, "\n");
-    }
-  }
-  absl::StrAppend(&user, "\n## Allowed paths\n",
-                  phase.allowed_paths_size() == 0 ? "any"
-                                                  : absl::StrJoin(phase.allowed_paths(), ", "),
-                  "\n");
+  absl::StrAppend(&user, llm::PhasePromptSection(phase));
   if (request.context_files_size() > 0) {
     absl::StrAppend(&user, "\n## Repository files\n");
     for (const v1::ContextFile& file : request.context_files()) {

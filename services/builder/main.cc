@@ -4,9 +4,7 @@
 #include "services/builder/builder_service.h"
 #include "services/common/llm/http_client.h"
 #include "services/common/llm/llm_client.h"
-#include "services/common/llm/provider_config.h"
 #include "services/common/logging.h"
-#include "services/common/pricing.h"
 #include "services/common/server_flags.h"
 
 ABSL_FLAG(std::string, providers_config, "config/providers.yaml",
@@ -21,19 +19,14 @@ int main(int argc, char** argv) {
       "Usage: builder_server [--listen=HOST:PORT] [--providers_config=F] [--pricing_config=F]\n"
       "                      [--tls_cert=F --tls_key=F]");
   // Configuration errors end the process before it listens.
-  auto providers = autopack::llm::LoadProvidersFile(absl::GetFlag(FLAGS_providers_config));
-  if (!providers.ok()) {
-    autopack::LogError(providers.status().ToString());
-    return 1;
-  }
-  auto prices = autopack::PriceTable::LoadFile(absl::GetFlag(FLAGS_pricing_config));
-  if (!prices.ok()) {
-    autopack::LogError(prices.status().ToString());
-    return 1;
-  }
   autopack::llm::CurlHttpClient http;
-  autopack::llm::LlmClient llm(*providers, *std::move(prices), &http);
-  autopack::builder::Builder core(&llm);
+  auto llm = autopack::llm::LlmClient::LoadFromFiles(absl::GetFlag(FLAGS_providers_config),
+                                                     absl::GetFlag(FLAGS_pricing_config), &http);
+  if (!llm.ok()) {
+    autopack::LogError(llm.status().ToString());
+    return 1;
+  }
+  autopack::builder::Builder core(llm->get());
   autopack::builder::BuilderServiceImpl service(&core);
   const absl::Status status = autopack::ServeUntilSignal(
       autopack::ServerOptionsFromFlags("builder", 50052),

@@ -22,6 +22,13 @@ LlmClient::LlmClient(const std::map<std::string, ProviderConfig>& providers, Pri
   }
 }
 
+absl::StatusOr<std::unique_ptr<LlmClient>> LlmClient::LoadFromFiles(
+    const std::string& providers_path, const std::string& pricing_path, HttpClient* http) {
+  ASSIGN_OR_RETURN(auto providers, LoadProvidersFile(providers_path));
+  ASSIGN_OR_RETURN(PriceTable prices, PriceTable::LoadFile(pricing_path));
+  return std::make_unique<LlmClient>(providers, std::move(prices), http);
+}
+
 absl::Status LlmClient::CheckModel(absl::string_view model) const {
   ASSIGN_OR_RETURN(const auto parts, SplitModel(model));
   if (providers_.count(parts.first) == 0) {

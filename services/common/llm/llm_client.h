@@ -28,6 +28,11 @@ class LlmClient {
   LlmClient(const std::map<std::string, ProviderConfig>& providers, PriceTable prices,
             HttpClient* http, SleepFunction sleep = nullptr);
 
+  // From a providers.yaml and a pricing.yaml, as the servers start: errors
+  // name the file, line and key at fault.
+  static absl::StatusOr<std::unique_ptr<LlmClient>> LoadFromFiles(
+      const std::string& providers_path, const std::string& pricing_path, HttpClient* http);
+
   // INVALID_ARGUMENT naming the model when it is not "provider/name", its
   // provider is not configured, or pricing.yaml has no price for it.
   absl::Status CheckModel(absl::string_view model) const;
