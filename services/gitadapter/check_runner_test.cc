@@ -1,6 +1,5 @@
 #include "services/gitadapter/check_runner.h"
 
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,23 +17,6 @@ namespace autopack::gitadapter {
 namespace {
 
 using ::testing::HasSubstr;
-
-// Processes whose command line contains `marker`.
-int CountProcesses(const std::string& marker) {
-  int count = 0;
-  DIR* proc = opendir("/proc");
-  while (dirent* entry = readdir(proc)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    absl::StatusOr<std::string> cmdline = ReadFile(absl::StrCat("/proc/", entry->d_name, "/cmdline"));
-    if (!cmdline.ok()) continue;
-    for (char& c : *cmdline) {
-      if (c == '\0') c = ' ';
-    }
-    if (absl::StrContains(*cmdline, marker)) ++count;
-  }
-  closedir(proc);
-  return count;
-}
 
 CheckSpec Spec(const std::string& dir, const std::string& command, absl::Duration timeout = absl::Seconds(30)) {
   CheckSpec spec;
@@ -108,7 +90,7 @@ TEST_P(CheckRunnerTest, TimeoutKillsEveryProcessWithinTheLimitPlusTwoSeconds) {
   EXPECT_EQ(result->exit_code(), -1);
   EXPECT_EQ(result->signal(), 9);
   EXPECT_THAT(result->output_tail(), HasSubstr("started"));
-  EXPECT_EQ(CountProcesses(marker), 0);
+  EXPECT_EQ(testing::CountProcesses(marker), 0);
 }
 
 TEST_P(CheckRunnerTest, BackgroundJobsDoNotOutliveAFinishedCommand) {
@@ -118,7 +100,7 @@ TEST_P(CheckRunnerTest, BackgroundJobsDoNotOutliveAFinishedCommand) {
   ASSERT_THAT(result, IsOk());
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   EXPECT_TRUE(result->passed());
-  EXPECT_EQ(CountProcesses(marker), 0);
+  EXPECT_EQ(testing::CountProcesses(marker), 0);
 }
 
 TEST_P(CheckRunnerTest, NetworkIsUnreachableOnlyInTheSandbox) {

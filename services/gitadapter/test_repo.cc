@@ -1,5 +1,6 @@
 #include "services/gitadapter/test_repo.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -200,6 +201,21 @@ absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_f
                      "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 stat -c '%n %a %s",
                      with_file_times ? " %Y" : "", "' && ",
                      "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha1sum"));
+}
+
+int CountProcesses(const std::string& marker) {
+  int count = 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return -1;
+  while (dirent* entry = readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    absl::StatusOr<std::string> cmdline = ReadFile(absl::StrCat("/proc/", entry->d_name, "/cmdline"));
+    if (!cmdline.ok()) continue;
+    std::replace(cmdline->begin(), cmdline->end(), '\0', ' ');
+    if (absl::StrContains(*cmdline, marker)) ++count;
+  }
+  closedir(proc);
+  return count;
 }
 
 }  // namespace autopack::gitadapter::testing

@@ -48,6 +48,9 @@ std::string ShiftHunks(const std::string& diff, int shift);
 // operation that must change nothing.
 absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_file_times);
 
+// Running processes whose command line contains `marker`.
+int CountProcesses(const std::string& marker);
+
 }  // namespace autopack::gitadapter::testing
 
 #endif  // AUTOPACK_SERVICES_GITADAPTER_TEST_REPO_H_

@@ -1,0 +1,271 @@
+// The GitAdapter "must show" points, through the real server process over gRPC.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "autopack/v1/gitadapter.grpc.pb.h"
+#include "grpcpp/create_channel.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/gitadapter/test_repo.h"
+#include "tests/testing/server_process.h"
+
+namespace autopack {
+namespace {
+
+namespace git = gitadapter::testing;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+std::string Trim(const absl::StatusOr<std::string>& s) {
+  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
+}
+
+class GitAdapterServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    origin_ = new std::string(git::NewTempDir("origin"));
+    ASSERT_TRUE(git::MakeRepo(*origin_, 250, 3, 21).ok());
+  }
+
+  void SetUp() override {
+    root_ = git::NewTempDir("workspaces");
+    StartServer();
+    v1::OpenWorkspaceRequest open;
+    open.set_run_id("run1");
+    open.set_repo_url(*origin_);
+    v1::OpenWorkspaceResponse opened;
+    ASSERT_TRUE(Call(&v1::GitAdapterService::Stub::OpenWorkspace, open, &opened).ok());
+    ASSERT_TRUE(opened.created());
+    base_ = opened.base_sha();
+    dir_ = root_ + "/run1/repo";
+  }
+
+  void StartServer() {
+    stub_.reset();
+    server_.reset();
+    auto server = testing::ServerProcess::Start(
+        "services/gitadapter/gitadapter_server",
+        {"--listen=127.0.0.1:0", "--shutdown_grace=2s", "--workspace_root=" + root_, "--sandbox=required"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    stub_ = v1::GitAdapterService::NewStub(
+        grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  template <typename Method, typename Request, typename Response>
+  grpc::Status Call(Method method, const Request& request, Response* response) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+    return ((*stub_).*method)(&context, request, response);
+  }
+
+  grpc::Status Apply(const std::string& patch, bool dry_run, v1::ApplyPatchResponse* response) {
+    v1::ApplyPatchRequest request;
+    request.set_workspace_id("run1");
+    request.set_patch(patch);
+    request.set_commit_message("autopack: p1 change (attempt 1)");
+    request.mutable_author()->set_name("Builder");
+    request.mutable_author()->set_email("builder@example.com");
+    request.set_dry_run(dry_run);
+    return Call(&v1::GitAdapterService::Stub::ApplyPatch, request, response);
+  }
+
+  std::string Fingerprint() { return Trim(git::StateFingerprint(dir_, true)); }
+
+  static std::string* origin_;
+  std::string root_;
+  std::string dir_;
+  std::string base_;
+  std::unique_ptr<testing::ServerProcess> server_;
+  std::unique_ptr<v1::GitAdapterService::Stub> stub_;
+};
+
+std::string* GitAdapterServerTest::origin_ = nullptr;
+
+TEST_F(GitAdapterServerTest, GitDiffsAndHeaderlessDiffsGiveGitsTree) {
+  auto with_mode_only = git::MakeChange(*origin_, 31, /*pure_mode_change=*/true);
+  auto headerless_ok = git::MakeChange(*origin_, 32, /*pure_mode_change=*/false);
+  ASSERT_TRUE(with_mode_only.ok() && headerless_ok.ok());
+  const std::string before = Fingerprint();
+  const struct {
+    std::string diff;
+    std::string tree;
+  } cases[] = {{with_mode_only->diff, with_mode_only->tree_sha},
+               {headerless_ok->diff, headerless_ok->tree_sha},
+               {git::StripGitHeaders(headerless_ok->diff), headerless_ok->tree_sha}};
+  for (const auto& c : cases) {
+    v1::ApplyPatchResponse response;
+    const grpc::Status status = Apply(c.diff, true, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.tree_sha(), c.tree);
+    EXPECT_THAT(response.relocated_hunks(), IsEmpty());
+  }
+  EXPECT_EQ(Fingerprint(), before);
+  v1::ApplyPatchResponse applied;
+  ASSERT_TRUE(Apply(with_mode_only->diff, false, &applied).ok());
+  EXPECT_EQ(Trim(git::Sh(dir_, "git rev-parse HEAD 'HEAD^{tree}'")),
+            absl::StrCat(applied.commit_sha(), "\n", with_mode_only->tree_sha));
+  EXPECT_EQ(Trim(git::Sh(dir_, "git status --porcelain")), "");
+}
+
+TEST_F(GitAdapterServerTest, ShiftedHunksApplyWithOffsetsAndAlteredContextIsRejected) {
+  auto change = git::MakeChange(*origin_, 33, /*pure_mode_change=*/false);
+  ASSERT_TRUE(change.ok());
+  for (int shift : {2, -5, 40, -40}) {
+    v1::ApplyPatchResponse response;
+    const grpc::Status status = Apply(git::ShiftHunks(git::StripGitHeaders(change->diff), shift), true, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(response.tree_sha(), change->tree_sha) << shift;
+    ASSERT_THAT(response.relocated_hunks(), Not(IsEmpty()));
+    if (shift > 0) {
+      EXPECT_EQ(response.relocated_hunks(0).offset(), -shift);
+    }
+  }
+  // Alter one context line of a modified file's second hunk.
+  std::vector<std::string> lines = absl::StrSplit(git::ShiftHunks(change->diff, 9), '\n');
+  std::string path;
+  int hunk_in_file = 0;
+  bool altered = false;
+  for (std::string& line : lines) {
+    if (absl::StartsWith(line, "+++ b/")) {
+      path = line.substr(6);
+      hunk_in_file = 0;
+    } else if (absl::StartsWith(line, "@@ ")) {
+      ++hunk_in_file;
+    } else if (!altered && hunk_in_file == 2 && absl::StartsWith(line, " ")) {
+      line = " altered context";
+      altered = true;
+      break;
+    }
+  }
+  ASSERT_TRUE(altered);
+  const std::string before = Fingerprint();
+  v1::ApplyPatchResponse response;
+  const grpc::Status status = Apply(absl::StrJoin(lines, "\n"), false, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), AllOf(HasSubstr(absl::StrCat(path, ": hunk 2: ")), HasSubstr("match nowhere")));
+  EXPECT_EQ(Fingerprint(), before);
+}
+
+TEST_F(GitAdapterServerTest, HostilePatchesAreInvalidArgumentAndWriteNothing) {
+  const std::string passwd = Trim(git::Sh("/", "sha1sum /etc/passwd"));
+  const std::string before = Fingerprint();
+  for (const std::string& patch : {
+           std::string("--- /dev/null\n+++ b/../../etc/passwd\n@@ -0,0 +1 @@\n+evil::0:0::/:/bin/sh\n"),
+           std::string("--- /dev/null\n+++ b/../../../escaped.txt\n@@ -0,0 +1 @@\n+x\n"),
+           std::string("--- /dev/null\n+++ /abs/path\n@@ -0,0 +1 @@\n+x\n"),
+           std::string("--- a/.git/config\n+++ b/.git/config\n@@ -1 +1,2 @@\n [core]\n+\tpager = evil\n"),
+           std::string("diff --git a/ln b/ln\nnew file mode 120000\n--- /dev/null\n+++ b/ln\n@@ -0,0 +1 @@\n+/etc\n"
+                       "\\ No newline at end of file\n--- /dev/null\n+++ b/ln/passwd\n@@ -0,0 +1 @@\n+x\n"),
+           std::string("--- /dev/null\n+++ b/link_to_pkg0/through.txt\n@@ -0,0 +1 @@\n+x\n"),
+           std::string("diff --git a/sub b/sub\nnew file mode 160000\nindex 0000000..1234567\n--- /dev/null\n"
+                       "+++ b/sub\n@@ -0,0 +1 @@\n+Subproject commit 1234567890123456789012345678901234567890\n"),
+           std::string("diff --git a/x.bin b/x.bin\nnew file mode 100644\nindex 0000000..f76dd23\n"
+                       "GIT binary patch\nliteral 5\nMcmZQzWMXCo0000\n\nliteral 0\nHcmV?d00001\n\n"),
+       }) {
+    v1::ApplyPatchResponse response;
+    const grpc::Status status = Apply(patch, false, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << patch;
+    EXPECT_THAT(status.error_message(), HasSubstr("patch rejected")) << patch;
+    EXPECT_EQ(Fingerprint(), before) << patch;
+  }
+  EXPECT_EQ(Trim(git::Sh("/", "sha1sum /etc/passwd")), passwd);
+  // "../../../escaped.txt" from the working tree <root>/run1/repo is <root>/../escaped.txt.
+  for (const std::string& escaped : {root_ + "/../escaped.txt", root_ + "/escaped.txt", root_ + "/run1/escaped.txt",
+                                     dir_ + "/escaped.txt", std::string("/abs/path")}) {
+    EXPECT_NE(access(escaped.c_str(), F_OK), 0) << escaped;
+  }
+}
+
+TEST_F(GitAdapterServerTest, ChecksTimeOutWithoutLeftoversAndHaveNoNetwork) {
+  v1::RunChecksRequest request;
+  request.set_workspace_id("run1");
+  request.set_command("sleep 95.4321 & setsid sleep 95.4321 & sleep 95.4321");
+  request.mutable_timeout()->set_seconds(2);
+  v1::RunChecksResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status status = Call(&v1::GitAdapterService::Stub::RunChecks, request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));
+  EXPECT_TRUE(response.result().timed_out());
+  EXPECT_FALSE(response.result().passed());
+  EXPECT_TRUE(response.result().sandboxed());
+  EXPECT_EQ(git::CountProcesses("95.4321"), 0);
+
+  const int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t length = sizeof(address);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  request.set_command(absl::StrCat("bash -c 'exec 3<>/dev/tcp/127.0.0.1/", ntohs(address.sin_port),
+                                   "' && echo connected"));
+  request.mutable_timeout()->set_seconds(20);
+  status = Call(&v1::GitAdapterService::Stub::RunChecks, request, &response);
+  close(listener);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.result().passed());
+  EXPECT_THAT(response.result().output_tail(), Not(HasSubstr("connected")));
+  EXPECT_TRUE(response.result().sandboxed());
+
+  request.set_command("echo '[  PASSED  ] 4 tests.'");
+  status = Call(&v1::GitAdapterService::Stub::RunChecks, request, &response);
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(response.result().passed());
+  EXPECT_EQ(response.result().tests_passed(), 4);
+  EXPECT_EQ(response.result().output_format(), "gtest");
+}
+
+TEST_F(GitAdapterServerTest, RestartKeepsWorkspacesAndIdempotencyKeys) {
+  v1::ApplyPatchRequest request;
+  request.set_workspace_id("run1");
+  request.set_patch("--- a/README.md\n+++ b/README.md\n@@ -1 +1,2 @@\n # sample\n+phase one\n");
+  request.set_commit_message("autopack: p1 first (attempt 1)");
+  request.set_idempotency_key("run1/p1");
+  request.set_expected_head_sha(base_);
+  v1::ApplyPatchResponse first;
+  ASSERT_TRUE(Call(&v1::GitAdapterService::Stub::ApplyPatch, request, &first).ok());
+  ASSERT_FALSE(first.already_applied());
+
+  auto stopped = server_->Stop(SIGTERM, absl::Seconds(10));
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_EQ(*stopped, 0);
+  StartServer();
+
+  v1::ApplyPatchResponse retry;
+  ASSERT_TRUE(Call(&v1::GitAdapterService::Stub::ApplyPatch, request, &retry).ok());
+  EXPECT_TRUE(retry.already_applied());
+  EXPECT_EQ(retry.commit_sha(), first.commit_sha());
+
+  v1::RollbackRequest rollback;
+  rollback.set_workspace_id("run1");
+  rollback.set_commit_sha(base_);
+  v1::RollbackResponse rolled;
+  ASSERT_TRUE(Call(&v1::GitAdapterService::Stub::Rollback, rollback, &rolled).ok());
+  EXPECT_EQ(rolled.head_sha(), base_);
+  EXPECT_EQ(Trim(git::Sh(dir_, "git rev-parse HEAD && git status --porcelain")), base_);
+
+  v1::GetDiffRequest diff;
+  diff.set_workspace_id("nope");
+  v1::GetDiffResponse diff_response;
+  EXPECT_EQ(Call(&v1::GitAdapterService::Stub::GetDiff, diff, &diff_response).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace autopack
