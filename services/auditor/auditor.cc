@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/auditor/llm_review.h"
 #include "services/auditor/static_checks.h"
+#include "services/common/issue_fingerprint.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
 

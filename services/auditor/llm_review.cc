@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/auditor/static_checks.h"
+#include "services/common/issue_fingerprint.h"
 #include "services/common/llm/phase_prompt.h"
 #include "services/common/llm/untrusted_text.h"
 

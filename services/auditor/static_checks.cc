@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/builder/unified_diff.h"
+#include "services/common/issue_fingerprint.h"
 #include "services/gitadapter/glob.h"
 
 namespace autopack::auditor {
@@ -69,31 +70,6 @@ void CheckSecrets(const builder::FilePatch& file, const AuditorConfig& config,
 bool MatchesGlob(absl::string_view glob, absl::string_view path) {
   if (!absl::StrContains(glob, '/')) return gitadapter::GlobMatch(absl::StrCat("**/", glob), path);
   return gitadapter::GlobMatch(glob, path);
-}
-
-std::string IssueFingerprint(absl::string_view category, absl::string_view path,
-                             absl::string_view message) {
-  std::string normal;
-  bool space = false;
-  for (char c : absl::StripAsciiWhitespace(message)) {
-    if (absl::ascii_isspace(c)) {
-      space = true;
-      continue;
-    }
-    if (space) normal.push_back(' ');
-    space = false;
-    if (absl::ascii_isdigit(c)) {
-      if (normal.empty() || normal.back() != '#') normal.push_back('#');
-      continue;
-    }
-    normal.push_back(absl::ascii_tolower(c));
-  }
-  uint64_t hash = 1469598103934665603ull;  // FNV-1a over category \0 path \0 message
-  for (absl::string_view part : {category, absl::string_view("\0", 1), path,
-                                 absl::string_view("\0", 1), absl::string_view(normal)}) {
-    for (unsigned char c : part) hash = (hash ^ c) * 1099511628211ull;
-  }
-  return absl::StrCat(absl::Hex(hash, absl::kZeroPad16));
 }
 
 StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& config,

@@ -27,11 +27,6 @@ StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& confi
 // name at any depth ("conftest.py" protects tests/conftest.py too).
 bool MatchesGlob(absl::string_view glob, absl::string_view path);
 
-// Stable id of an issue: hex of a hash of category, path and the message
-// lower-cased with digit runs and whitespace normalised, so the same problem
-// at a shifted line number has the same fingerprint.
-std::string IssueFingerprint(absl::string_view category, absl::string_view path,
-                             absl::string_view message);
 
 }  // namespace autopack::auditor
 

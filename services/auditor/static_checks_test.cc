@@ -119,14 +119,5 @@ TEST_F(StaticChecksTest, AnUnparseablePatchIsOneMajorIssue) {
   EXPECT_EQ(review.issues[0].severity(), v1::SEVERITY_MAJOR);
 }
 
-TEST(FingerprintTest, StableAcrossLineNumbersAndWhitespaceButNotCategoryOrPath) {
-  const std::string base = IssueFingerprint("bug", "a.py", "Off by one at line 12");
-  EXPECT_EQ(base.size(), 16u);
-  EXPECT_EQ(base, IssueFingerprint("bug", "a.py", "  off by ONE at line   40 "));
-  EXPECT_NE(base, IssueFingerprint("style", "a.py", "Off by one at line 12"));
-  EXPECT_NE(base, IssueFingerprint("bug", "b.py", "Off by one at line 12"));
-  EXPECT_NE(base, IssueFingerprint("bug", "a.py", "Off by two at line 12"));
-}
-
 }  // namespace
 }  // namespace autopack::auditor

@@ -18,18 +18,16 @@
 #include "services/common/logging.h"
 #include "services/common/server_flags.h"
 #include "services/supervisor/peers.h"
-#include "services/supervisor/policy/issue_tracking.h"
 #include "services/supervisor/policy/policy_config.h"
-#include "services/supervisor/store/postgres_store.h"
-#include "services/supervisor/store/sqlite_store.h"
+#include "services/supervisor/store/open_store.h"
 #include "services/supervisor/supervisor.h"
 #include "services/supervisor/supervisor_service.h"
 
 ABSL_FLAG(std::string, config_dir, "config",
           "directory with pricing.yaml, strategy.yaml, models.yaml (and providers.yaml)");
 ABSL_FLAG(std::string, store, "sqlite:autopack-supervisor.db",
-          "state store: sqlite:PATH (embedded, one replica) or postgres:CONNINFO "
-          "(e.g. postgres:host=db port=5432 dbname=autopack user=autopack; several replicas)");
+          "state store: sqlite:PATH (embedded, one replica), or PostgreSQL for several "
+          "replicas: postgresql://USER@HOST:PORT/DB or postgres:host=H port=P dbname=D");
 ABSL_FLAG(std::string, builder, "127.0.0.1:50052", "Builder service address");
 ABSL_FLAG(std::string, auditor, "127.0.0.1:50053", "Auditor service address");
 ABSL_FLAG(std::string, gitadapter, "127.0.0.1:50054", "GitAdapter service address");
@@ -49,18 +47,6 @@ ABSL_FLAG(std::string, crash_before, "",
 
 namespace autopack::supervisor {
 namespace {
-
-absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& spec,
-                                                 StoreOptions options) {
-  if (absl::StartsWith(spec, "sqlite:")) {
-    return OpenSqliteStore(spec.substr(7), std::move(options));
-  }
-  if (absl::StartsWith(spec, "postgres:")) {
-    return OpenPostgresStore(spec.substr(9), std::move(options));
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("--store=", spec, ": expected sqlite:PATH or postgres:CONNINFO"));
-}
 
 template <typename Service>
 absl::StatusOr<std::shared_ptr<typename Service::Stub>> Connect(const std::string& target) {
@@ -100,14 +86,7 @@ int Main() {
     LogError(policy.status().ToString());
     return 1;
   }
-  StoreOptions store_options;
-  store_options.needs_cleanup = [](const v1::TrackedIssue& t) {
-    return t.issue().severity() != v1::SEVERITY_MAJOR &&
-           (t.runs_seen() >= policy::kCleanupAfterRuns ||
-            t.tiers_seen() >= policy::kCleanupAfterTiers);
-  };
-  absl::StatusOr<std::unique_ptr<Store>> store =
-      OpenStore(absl::GetFlag(FLAGS_store), std::move(store_options));
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStore(absl::GetFlag(FLAGS_store));
   if (!store.ok()) {
     LogError(store.status().ToString());
     return 1;

@@ -6,8 +6,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/issue_fingerprint.h"
 #include "services/common/status_macros.h"
-#include "services/supervisor/usage.h"
+#include "services/supervisor/policy/issue_tracking.h"
 
 namespace autopack::supervisor {
 namespace {
@@ -49,45 +50,6 @@ v1::RunEvent TierEvent(const std::string& tier_id, v1::TierState from, v1::TierS
   return event;
 }
 
-// Store entries back into the policy ledger's journal form. Each call's
-// reserve is followed directly by its settle or release; the totals are the
-// same as in the original order.
-std::vector<policy::LedgerEntry> JournalFromStore(const std::string& run_id,
-                                                  const std::vector<LedgerEntry>& stored) {
-  std::vector<policy::LedgerEntry> out;
-  int64_t sequence = 0;
-  const std::string prefix = run_id + "/";
-  for (const LedgerEntry& s : stored) {
-    policy::LedgerEntry e;
-    e.run_id = run_id;
-    e.reservation_id = absl::StartsWith(s.key, prefix) ? s.key.substr(prefix.size()) : s.key;
-    e.tier_id = s.tier_id;
-    e.phase_id = s.phase_id;
-    e.role = s.role;
-    e.model = s.model;
-    e.kind = policy::LedgerEntryKind::kReserve;
-    e.sequence = ++sequence;
-    e.tokens = s.reserved_tokens;
-    e.cost_micro_usd = s.reserved_micro_usd;
-    out.push_back(e);
-    if (s.state == LedgerState::kReserved) continue;
-    policy::LedgerEntry close = e;
-    close.sequence = ++sequence;
-    if (s.state == LedgerState::kSettled) {
-      close.kind = policy::LedgerEntryKind::kSettle;
-      close.usage = s.usage;
-      close.tokens = TotalTokens(s.usage);
-      close.cost_micro_usd = s.cost_micro_usd;
-    } else {
-      close.kind = policy::LedgerEntryKind::kRelease;
-      close.tokens = 0;
-      close.cost_micro_usd = 0;
-    }
-    out.push_back(close);
-  }
-  return out;
-}
-
 }  // namespace
 
 RunDriver::RunDriver(DriverContext context, std::function<Lease()> lease,
@@ -117,9 +79,9 @@ absl::Status RunDriver::Load() {
   journal_ = std::make_unique<policy::InMemoryLedgerJournal>();
   options.journal = journal_.get();
   options.on_warning = [this](const v1::BudgetWarning& w) { pending_warnings_.push_back(w); };
-  ASSIGN_OR_RETURN(std::vector<LedgerEntry> stored, ctx_.store->ListLedgerEntries(run_id));
-  ASSIGN_OR_RETURN(ledger_, policy::BudgetLedger::Restore(*ctx_.policy, std::move(options),
-                                                         JournalFromStore(run_id, stored)));
+  ASSIGN_OR_RETURN(std::vector<policy::LedgerEntry> stored, ctx_.store->ReadLedger(run_id));
+  ASSIGN_OR_RETURN(ledger_,
+                   policy::BudgetLedger::Restore(*ctx_.policy, std::move(options), stored));
   pending_warnings_.clear();
   IssueQuery query;
   query.page_size = 1000;
@@ -136,31 +98,7 @@ absl::Status RunDriver::Load() {
 absl::StatusOr<CommitResult> RunDriver::Commit(Transition t) {
   ASSIGN_OR_RETURN(std::vector<policy::LedgerEntry> journal,
                    journal_->ReadRun(spec_.run_id()));
-  for (size_t i = journal_committed_; i < journal.size(); ++i) {
-    const policy::LedgerEntry& e = journal[i];
-    LedgerOp op;
-    op.entry.key = CallKey(e.reservation_id);
-    op.entry.tier_id = e.tier_id;
-    op.entry.phase_id = e.phase_id;
-    op.entry.role = e.role;
-    op.entry.model = e.model;
-    switch (e.kind) {
-      case policy::LedgerEntryKind::kReserve:
-        op.kind = LedgerOp::Kind::kReserve;
-        op.entry.reserved_tokens = e.tokens;
-        op.entry.reserved_micro_usd = e.cost_micro_usd;
-        break;
-      case policy::LedgerEntryKind::kSettle:
-        op.kind = LedgerOp::Kind::kSettle;
-        op.entry.usage = e.usage;
-        op.entry.cost_micro_usd = e.cost_micro_usd;
-        break;
-      case policy::LedgerEntryKind::kRelease:
-        op.kind = LedgerOp::Kind::kRelease;
-        break;
-    }
-    t.ledger.push_back(std::move(op));
-  }
+  t.ledger.insert(t.ledger.end(), journal.begin() + journal_committed_, journal.end());
   for (const v1::BudgetWarning& w : pending_warnings_) {
     v1::RunEvent event;
     *event.mutable_budget_warning() = w;
@@ -499,20 +437,22 @@ absl::StatusOr<policy::Reservation> RunDriver::ReserveCall(const PhaseContext& p
                                                            int64_t input_bytes,
                                                            int64_t output_tokens) {
   // A reservation left open by a crash is the call to make again.
-  ASSIGN_OR_RETURN(std::vector<LedgerEntry> stored,
-                   ctx_.store->ListLedgerEntries(spec_.run_id()));
-  for (const LedgerEntry& e : stored) {
-    if (e.state == LedgerState::kReserved && e.phase_id == pc.phase->phase_id() &&
-        e.role == role) {
+  const std::vector<std::string> open_ids = ledger_->OpenReservations();
+  if (!open_ids.empty()) {
+    ASSIGN_OR_RETURN(std::vector<policy::LedgerEntry> stored,
+                     ctx_.store->ReadLedger(spec_.run_id()));
+    for (const policy::LedgerEntry& e : stored) {
+      if (e.kind != policy::LedgerEntryKind::kReserve || e.phase_id != pc.phase->phase_id() ||
+          e.role != role ||
+          std::find(open_ids.begin(), open_ids.end(), e.reservation_id) == open_ids.end()) {
+        continue;
+      }
       policy::Reservation open;
-      open.id = e.key.substr(spec_.run_id().size() + 1);
+      open.id = e.reservation_id;
       open.model = e.model;
-      // Worst case = input estimate + output limit, both priced; the limit is
-      // what remains of the reserved tokens after the same input estimate.
-      open.output_limit = std::max<int64_t>(
-          1, std::min<int64_t>(output_tokens, e.reserved_tokens - input_bytes));
-      open.worst_case_tokens = e.reserved_tokens;
-      open.worst_case_micro_usd = e.reserved_micro_usd;
+      open.output_limit = e.output_limit;
+      open.worst_case_tokens = e.tokens;
+      open.worst_case_micro_usd = e.cost_micro_usd;
       return open;
     }
   }
@@ -694,6 +634,13 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
     RETURN_IF_ERROR(Commit(Transition()).status());
     return PeerFailure(response.status(), "Auditor.ReviewPatch", end);
   }
+  // Issues are keyed by fingerprint everywhere; a peer that sent none gets
+  // the canonical one rather than being trusted to agree.
+  for (v1::Issue& issue : *response->mutable_issues()) {
+    if (issue.fingerprint().empty()) {
+      issue.set_fingerprint(IssueFingerprint(issue.category(), issue.path(), issue.message()));
+    }
+  }
   ASSIGN_OR_RETURN(policy::Settlement settled,
                    ledger_->Settle(reservation->id, response->model_used(), response->usage()));
   attempt->step = AttemptStep::kReviewed;
@@ -709,7 +656,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
     t.events.push_back(std::move(usage));
   }
   for (const v1::Issue& issue : response->issues()) {
-    t.issues.push_back(IssueSighting{pc.tier->tier_id(), phase_id, issue});
+    t.issues.push_back(issue);
     v1::RunEvent event;
     event.mutable_issue()->set_phase_id(phase_id);
     *event.mutable_issue()->mutable_issue() = issue;
@@ -717,6 +664,15 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
     t.events.push_back(std::move(event));
   }
   RETURN_IF_ERROR(Commit(std::move(t)).status());
+  // The backlog ages an issue once per run, so recording it again after a
+  // crash between the commit above and here changes nothing but a count.
+  policy::ProjectBacklog backlog(ctx_.store);
+  for (const v1::Issue& issue : response->issues()) {
+    RETURN_IF_ERROR(backlog
+                        .Record(spec_.project_id(), spec_.run_id(), pc.tier->tier_id(), issue,
+                                absl::Now())
+                        .status());
+  }
   return AttemptResult::kSucceeded;
 }
 

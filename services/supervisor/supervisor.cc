@@ -1,9 +1,11 @@
 #include "services/supervisor/supervisor.h"
 
 #include <algorithm>
+#include <map>
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/logging.h"
@@ -12,7 +14,7 @@
 #include "services/supervisor/policy/model_selector.h"
 #include "services/supervisor/policy/preview.h"
 #include "services/supervisor/run_spec.h"
-#include "services/supervisor/usage.h"
+#include "services/supervisor/policy/issue_tracking.h"
 
 namespace autopack::supervisor {
 namespace {
@@ -20,6 +22,22 @@ namespace {
 bool IsFinal(v1::RunState s) {
   return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
          s != v1::RUN_STATE_RUNNING;
+}
+
+// Copies the run, tier and phase lines of `report` into `run`.
+void AttachUsage(const v1::UsageReport& report, v1::Run* run) {
+  *run->mutable_usage() = report.total();
+  std::map<std::string, const v1::UsageLine*> tiers, phases;
+  for (const v1::UsageLine& line : report.by_tier()) tiers[line.key()] = &line;
+  for (const v1::UsageLine& line : report.by_phase()) phases[line.key()] = &line;
+  for (v1::TierStatus& tier : *run->mutable_tiers()) {
+    if (auto it = tiers.find(tier.tier_id()); it != tiers.end()) *tier.mutable_usage() = *it->second;
+    for (v1::PhaseStatus& phase : *tier.mutable_phases()) {
+      if (auto it = phases.find(phase.phase_id()); it != phases.end()) {
+        *phase.mutable_usage() = *it->second;
+      }
+    }
+  }
 }
 
 std::string NewRunId() {
@@ -145,10 +163,26 @@ void Supervisor::Reap(bool all) {
   }
 }
 
+absl::StatusOr<v1::UsageReport> Supervisor::UsageOf(const RunRecord& record) {
+  // The journal is the one source of usage: replaying it gives exactly what
+  // the driving replica's ledger holds.
+  policy::BudgetLedger::Options options;
+  options.run_id = record.run.run_id();
+  ASSIGN_OR_RETURN(options.limits,
+                   policy::RunLimits::FromSpec(record.run.spec(), policy_->strategy));
+  options.safety_profile = record.run.spec().safety_profile();
+  ASSIGN_OR_RETURN(std::vector<policy::LedgerEntry> entries,
+                   store_->ReadLedger(record.run.run_id()));
+  ASSIGN_OR_RETURN(std::unique_ptr<policy::BudgetLedger> ledger,
+                   policy::BudgetLedger::Restore(*policy_, std::move(options), entries));
+  v1::UsageReport report = ledger->Report();
+  report.set_run_id(record.run.run_id());
+  return report;
+}
+
 absl::StatusOr<v1::Run> Supervisor::RunWithUsage(RunRecord record) {
-  ASSIGN_OR_RETURN(std::vector<LedgerEntry> entries,
-                   store_->ListLedgerEntries(record.run.run_id()));
-  AttachUsage(BuildUsageReport(record.run.spec(), entries), &record.run);
+  ASSIGN_OR_RETURN(v1::UsageReport report, UsageOf(record));
+  AttachUsage(report, &record.run);
   return std::move(record.run);
 }
 
@@ -238,7 +272,6 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
   }
   IssueQuery query;
   query.min_severity = request.min_severity();
-  query.needs_cleanup_only = request.needs_cleanup_only();
   query.page_size = request.page_size() == 0 ? 100 : request.page_size();
   query.page_token = request.page_token();
   IssuePage page;
@@ -250,7 +283,18 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
       break;
     }
     case v1::ListIssuesRequest::kProjectId: {
-      ASSIGN_OR_RETURN(page, store_->ListBacklog(request.project_id(), query));
+      ASSIGN_OR_RETURN(std::vector<v1::TrackedIssue> all,
+                       policy::ProjectBacklog(store_).List(request.project_id(),
+                                                           request.min_severity(),
+                                                           request.needs_cleanup_only()));
+      // The backlog of a project is small; its page token is an offset.
+      size_t offset = 0;
+      if (!request.page_token().empty() && !absl::SimpleAtoi(request.page_token(), &offset)) {
+        return absl::InvalidArgumentError("page_token: not a token from ListIssues");
+      }
+      const size_t end = std::min(all.size(), offset + static_cast<size_t>(query.page_size));
+      for (size_t i = offset; i < end; ++i) page.issues.push_back(std::move(all[i]));
+      if (end < all.size()) page.next_page_token = absl::StrCat(end);
       break;
     }
     case v1::ListIssuesRequest::SCOPE_NOT_SET:
@@ -265,8 +309,7 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
 absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest& request) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
   ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
-  ASSIGN_OR_RETURN(std::vector<LedgerEntry> entries, store_->ListLedgerEntries(request.run_id()));
-  return BuildUsageReport(record.run.spec(), entries);
+  return UsageOf(record);
 }
 
 absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(

@@ -79,6 +79,7 @@ class Supervisor {
   void ClaimLoop();
   void ClaimAndRenew() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reap(bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<v1::UsageReport> UsageOf(const RunRecord& record);
   absl::StatusOr<v1::Run> RunWithUsage(RunRecord record);
   // Checks a validated spec against the policy (categories, models, caps);
   // errors name the field path.

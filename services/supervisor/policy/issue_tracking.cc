@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/issue_fingerprint.h"
 #include "services/common/status_macros.h"
 
 namespace autopack::policy {
@@ -23,55 +24,11 @@ void SortByOccurrences(std::vector<v1::TrackedIssue>& issues) {
 
 }  // namespace
 
-std::string NormaliseMessage(absl::string_view message) {
-  std::string out;
-  bool space = false;
-  for (size_t i = 0; i < message.size(); ++i) {
-    const char c = message[i];
-    if (absl::ascii_isspace(c)) {
-      space = true;
-      continue;
-    }
-    if (space && !out.empty()) out += ' ';
-    space = false;
-    if (absl::ascii_isdigit(c)) {
-      while (i + 1 < message.size() && absl::ascii_isdigit(message[i + 1])) ++i;
-      out += '#';
-      continue;
-    }
-    out += absl::ascii_tolower(c);
-  }
-  while (!out.empty() && (out.back() == '.' || out.back() == '!' || out.back() == ';' ||
-                          out.back() == ',' || out.back() == ':')) {
-    out.pop_back();
-  }
-  return out;
-}
-
-std::string Fingerprint(absl::string_view category, absl::string_view path,
-                        absl::string_view message) {
-  uint64_t hash = 14695981039346656037ull;
-  const auto mix = [&hash](absl::string_view text) {
-    for (unsigned char c : text) {
-      hash ^= c;
-      hash *= 1099511628211ull;
-    }
-    hash ^= 0xff;  // field separator no text byte sequence can fake
-    hash *= 1099511628211ull;
-  };
-  mix(absl::AsciiStrToLower(category));
-  mix(path);
-  mix(NormaliseMessage(message));
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, hash >>= 4) out[i] = kHex[hash & 0xf];
-  return out;
-}
 
 RunIssueIndex::Recorded RunIssueIndex::Record(absl::string_view tier_id,
                                               absl::string_view phase_id, v1::Issue issue) {
   if (issue.fingerprint().empty()) {
-    issue.set_fingerprint(Fingerprint(issue.category(), issue.path(), issue.message()));
+    issue.set_fingerprint(IssueFingerprint(issue.category(), issue.path(), issue.message()));
   }
   absl::MutexLock lock(&mu_);
   Entry& entry = entries_[issue.fingerprint()];
@@ -120,7 +77,7 @@ absl::StatusOr<BacklogEntry> ProjectBacklog::Record(absl::string_view project_id
     return absl::InvalidArgumentError("project_id and run_id must be set to record an issue");
   }
   if (issue.fingerprint().empty()) {
-    issue.set_fingerprint(Fingerprint(issue.category(), issue.path(), issue.message()));
+    issue.set_fingerprint(IssueFingerprint(issue.category(), issue.path(), issue.message()));
   }
   return store_->Update(project_id, issue.fingerprint(), [&](BacklogEntry& entry) {
     if (entry.occurrences == 0) {

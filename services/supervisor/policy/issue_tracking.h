@@ -1,4 +1,4 @@
-// Issue tracking (DESIGN.md §3, "Issues"): fingerprints, the per-run index of
+// Issue tracking (DESIGN.md §3, "Issues"): the per-run index of
 // distinct issues, and the project backlog where minor issues age.
 //
 // Aging: a minor issue's age is the number of distinct runs and of distinct
@@ -26,15 +26,6 @@ namespace autopack::policy {
 
 inline constexpr int kCleanupAfterRuns = 3;
 inline constexpr int kCleanupAfterTiers = 2;
-
-// Lower case, every run of digits -> "#", whitespace collapsed, trailing
-// punctuation dropped, so line numbers and spacing do not split an issue:
-// "Line 42:  unused 'x'." and "line 7: unused 'x'" normalise alike.
-std::string NormaliseMessage(absl::string_view message);
-// 16 hex digits (FNV-1a 64) of category, path and normalised message; stable
-// across processes and versions.
-std::string Fingerprint(absl::string_view category, absl::string_view path,
-                        absl::string_view message);
 
 // Distinct issues of one run, with occurrence counts per run and per phase.
 // Thread-safe. Rebuilt after a restart by recording the run's stored issues again.

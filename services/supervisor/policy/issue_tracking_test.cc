@@ -24,20 +24,6 @@ v1::Issue Major(const std::string& message) {
   return issue;
 }
 
-TEST(FingerprintTest, NormalisesNumbersCaseSpacingAndTrailingPunctuation) {
-  EXPECT_EQ(NormaliseMessage("Line 42:  unused import 'os'."), "line #: unused import 'os'");
-  EXPECT_EQ(Fingerprint("style", "a.py", "Line 42: unused import 'os'."),
-            Fingerprint("STYLE", "a.py", "line 7:   Unused import 'os'"));
-  EXPECT_NE(Fingerprint("style", "a.py", "unused import 'os'"),
-            Fingerprint("style", "a.py", "unused import 'sys'"));
-  EXPECT_NE(Fingerprint("style", "a.py", "x"), Fingerprint("style", "b.py", "x"));
-  EXPECT_NE(Fingerprint("style", "a.py", "x"), Fingerprint("security", "a.py", "x"));
-  // Fields cannot bleed into each other.
-  EXPECT_NE(Fingerprint("ab", "c", "x"), Fingerprint("a", "bc", "x"));
-  // Stable across processes and versions: a fixed value.
-  EXPECT_EQ(Fingerprint("style", "a.py", "x"), "95e3e307c223b1f9");
-}
-
 TEST(RunIssueIndexTest, CountsOccurrencesPerRunAndPhase) {
   RunIssueIndex index;
   EXPECT_EQ(index.Record("t1", "p1", Minor("line 1: long line")).run_occurrences, 1);

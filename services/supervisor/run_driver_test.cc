@@ -1,0 +1,416 @@
+// State-machine tests of the run loop: a real SQLite store and the shipped
+// policy, with the three services replaced by generated gMock stubs.
+#include "services/supervisor/run_driver.h"
+
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include "autopack/v1/auditor_mock.grpc.pb.h"
+#include "autopack/v1/builder_mock.grpc.pb.h"
+#include "autopack/v1/gitadapter_mock.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "services/common/status_matchers.h"
+#include "services/supervisor/store/sqlite_store.h"
+
+namespace autopack::supervisor {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::NiceMock;
+using ::testing::Return;
+
+constexpr char kBase[] = "0000000000000000000000000000000000000base";
+
+class RunDriverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto policy = policy::PolicyConfig::LoadDir("config");
+    ASSERT_THAT(policy, IsOk());
+    policy_ = std::make_unique<policy::PolicyConfig>(std::move(*policy));
+    const std::string path = absl::StrCat(
+        std::getenv("TEST_TMPDIR"), "/",
+        ::testing::UnitTest::GetInstance()->current_test_info()->name(), ".db");
+    auto store = OpenSqliteStore(path);
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+    PeerOptions peer_options;
+    peer_options.sleep = [](absl::Duration) {};
+    peers_ = std::make_unique<Peers>(builder_, auditor_, git_, peer_options);
+
+    ON_CALL(*git_, OpenWorkspace(_, _, _))
+        .WillByDefault(Invoke([](grpc::ClientContext*, const v1::OpenWorkspaceRequest& r,
+                                 v1::OpenWorkspaceResponse* out) {
+          out->set_workspace_id(r.workspace_id());
+          out->set_branch("autopack/" + r.run_id());
+          out->set_base_sha(kBase);
+          out->set_head_sha(kBase);
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*git_, ReadFiles(_, _, _))
+        .WillByDefault(Invoke([](grpc::ClientContext*, const v1::ReadFilesRequest&,
+                                 v1::ReadFilesResponse* out) {
+          v1::ContextFile* f = out->add_files();
+          f->set_path("hello/greet.py");
+          f->set_content("def greet(name):\n    return f'Hello, {name}!'\n");
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*builder_, GeneratePatch(_, _, _))
+        .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
+                                     v1::GeneratePatchResponse* out) {
+          builder_requests_.push_back(r);
+          out->set_outcome(v1::PATCH_OUTCOME_OK);
+          out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+          out->set_summary("change x");
+          out->set_model_used(r.model());
+          out->mutable_usage()->set_input_tokens(call_input_tokens_);
+          out->mutable_usage()->set_output_tokens(200);
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*auditor_, ReviewPatch(_, _, _))
+        .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::ReviewPatchRequest& r,
+                                     v1::ReviewPatchResponse* out) {
+          out->set_approved(true);
+          out->set_model_used(r.model());
+          out->mutable_usage()->set_input_tokens(call_input_tokens_);
+          out->mutable_usage()->set_output_tokens(100);
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*git_, ApplyPatch(_, _, _))
+        .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::ApplyPatchRequest& r,
+                                     v1::ApplyPatchResponse* out) {
+          apply_requests_.push_back(r);
+          out->set_commit_sha(absl::StrCat("commit-", apply_requests_.size()));
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*git_, RunChecks(_, _, _))
+        .WillByDefault(Invoke([](grpc::ClientContext*, const v1::RunChecksRequest&,
+                                 v1::RunChecksResponse* out) {
+          out->mutable_result()->set_passed(true);
+          out->mutable_result()->set_output_tail("3 passed in 0.01s");
+          return grpc::Status::OK;
+        }));
+    ON_CALL(*git_, Rollback(_, _, _))
+        .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::RollbackRequest& r,
+                                     v1::RollbackResponse* out) {
+          rollbacks_.push_back(r.commit_sha());
+          out->set_head_sha(r.commit_sha());
+          return grpc::Status::OK;
+        }));
+  }
+
+  v1::RunSpec Spec(int phases) {
+    v1::RunSpec spec;
+    spec.set_run_id("run-1");
+    spec.set_project_id("hello");
+    spec.set_repo_url("/srv/hello");
+    spec.set_check_command("pytest -q");
+    v1::TierSpec* tier = spec.add_tiers();
+    tier->set_tier_id("t1");
+    for (int i = 1; i <= phases; ++i) {
+      v1::PhaseSpec* phase = tier->add_phases();
+      phase->set_phase_id(absl::StrCat("p", i));
+      phase->set_name(absl::StrCat("phase ", i));
+      phase->set_description("do it");
+      phase->set_task_category("feature_scaffolding");
+      phase->set_complexity(v1::COMPLEXITY_LOW);
+      phase->add_context_paths("hello/*.py");
+    }
+    return spec;
+  }
+
+  // Creates the run, claims it and drives it to its end.
+  RunRecord CreateAndDrive(const v1::RunSpec& spec) {
+    EXPECT_THAT(store_->CreateRun(spec, {}), IsOk());
+    auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
+    EXPECT_THAT(leases, IsOk());
+    EXPECT_EQ(leases->size(), 1u);
+    const Lease lease = leases->at(0);
+    RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                     [lease] { return lease; }, [] { return false; });
+    EXPECT_THAT(driver.Drive(), IsOk());
+    auto record = store_->GetRun(spec.run_id());
+    EXPECT_THAT(record, IsOk());
+    return *record;
+  }
+
+  const v1::PhaseStatus& Phase(const RunRecord& record, int tier, int phase) {
+    return record.run.tiers(tier).phases(phase);
+  }
+
+  // The run's ledger, rebuilt from its durable journal.
+  std::unique_ptr<policy::BudgetLedger> Ledger(const v1::RunSpec& spec) {
+    policy::BudgetLedger::Options options;
+    options.run_id = spec.run_id();
+    auto limits = policy::RunLimits::FromSpec(spec, policy_->strategy);
+    EXPECT_THAT(limits, IsOk());
+    options.limits = *limits;
+    auto entries = store_->ReadLedger(spec.run_id());
+    EXPECT_THAT(entries, IsOk());
+    auto ledger = policy::BudgetLedger::Restore(*policy_, options, *entries);
+    EXPECT_THAT(ledger, IsOk());
+    return std::move(*ledger);
+  }
+
+  // `expected_calls` calls were settled, nothing stays reserved, and the
+  // settled cost is exactly the price of what the mocks reported.
+  void ExpectLedgerSettled(const v1::RunSpec& spec, int expected_calls) {
+    auto entries = store_->ReadLedger(spec.run_id());
+    ASSERT_THAT(entries, IsOk());
+    int settled = 0;
+    int64_t cost = 0;
+    for (const policy::LedgerEntry& e : *entries) {
+      if (e.kind != policy::LedgerEntryKind::kSettle) continue;
+      ++settled;
+      auto priced = policy_->prices.Cost(e.model, e.usage);
+      ASSERT_THAT(priced, IsOk());
+      cost += *priced;
+    }
+    EXPECT_EQ(settled, expected_calls);
+    std::unique_ptr<policy::BudgetLedger> ledger = Ledger(spec);
+    EXPECT_TRUE(ledger->OpenReservations().empty());
+    const v1::UsageReport report = ledger->Report();
+    EXPECT_EQ(report.total().reserved_micro_usd(), 0);
+    EXPECT_EQ(report.total().cost_micro_usd(), cost);
+  }
+
+  std::shared_ptr<NiceMock<v1::MockBuilderServiceStub>> builder_ =
+      std::make_shared<NiceMock<v1::MockBuilderServiceStub>>();
+  std::shared_ptr<NiceMock<v1::MockAuditorServiceStub>> auditor_ =
+      std::make_shared<NiceMock<v1::MockAuditorServiceStub>>();
+  std::shared_ptr<NiceMock<v1::MockGitAdapterServiceStub>> git_ =
+      std::make_shared<NiceMock<v1::MockGitAdapterServiceStub>>();
+  std::unique_ptr<policy::PolicyConfig> policy_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Peers> peers_;
+  int64_t call_input_tokens_ = 1000;
+  std::vector<v1::GeneratePatchRequest> builder_requests_;
+  std::vector<v1::ApplyPatchRequest> apply_requests_;
+  std::vector<std::string> rollbacks_;
+};
+
+TEST_F(RunDriverTest, SucceedsFirstTime) {
+  const RunRecord record = CreateAndDrive(Spec(2));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS) << record.run.state_reason();
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), 1);
+  EXPECT_EQ(Phase(record, 0, 0).commit_sha(), "commit-1");
+  EXPECT_EQ(Phase(record, 0, 1).commit_sha(), "commit-2");
+  EXPECT_EQ(record.run.head_sha(), "commit-2");
+  EXPECT_EQ(record.run.tiers(0).state(), v1::TIER_STATE_COMPLETE);
+  ASSERT_EQ(apply_requests_.size(), 2u);
+  EXPECT_EQ(apply_requests_[0].commit_message().substr(0, 36),
+            "autopack: p1 phase 1 (attempt 1)\n\nch");
+  EXPECT_EQ(apply_requests_[0].idempotency_key(), "run-1/p1/1");
+  ExpectLedgerSettled(Spec(2), 4);
+  // Builder calls carry the reservation as idempotency key and a granted limit.
+  ASSERT_EQ(builder_requests_.size(), 2u);
+  EXPECT_THAT(builder_requests_[0].idempotency_key(), HasSubstr("run-1/rsv-"));
+  EXPECT_GT(builder_requests_[0].max_output_tokens(), 0);
+  EXPECT_EQ(builder_requests_[0].model(), "openai/gpt-4o-mini");
+  EXPECT_EQ(builder_requests_[0].context_files_size(), 1);
+  auto events = store_->ReadEvents("run-1", 0, 1000);
+  ASSERT_THAT(events, IsOk());
+  int64_t previous = 0;
+  for (const v1::RunEvent& e : *events) {
+    EXPECT_EQ(e.sequence(), previous + 1);
+    previous = e.sequence();
+  }
+  EXPECT_TRUE(events->back().has_run_state());
+  EXPECT_EQ(events->back().run_state().to(), v1::RUN_STATE_DONE_SUCCESS);
+}
+
+TEST_F(RunDriverTest, AuditorRejectionThenSuccess) {
+  int reviews = 0;
+  EXPECT_CALL(*auditor_, ReviewPatch(_, _, _))
+      .Times(2)
+      .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::ReviewPatchRequest& r,
+                                 v1::ReviewPatchResponse* out) {
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(500);
+        if (++reviews == 1) {
+          v1::Issue* issue = out->add_issues();
+          issue->set_severity(v1::SEVERITY_MAJOR);
+          issue->set_category("correctness");
+          issue->set_path("x");
+          issue->set_message("greet() drops the name");
+          issue->set_fingerprint("fp-1");
+          issue->set_source(v1::ISSUE_SOURCE_LLM);
+          out->set_approved(false);
+        } else {
+          out->set_approved(true);
+        }
+        return grpc::Status::OK;
+      }));
+  const RunRecord record = CreateAndDrive(Spec(1));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS);
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), 2);
+  ASSERT_EQ(builder_requests_.size(), 2u);
+  ASSERT_EQ(builder_requests_[1].feedback_size(), 1);
+  EXPECT_EQ(builder_requests_[1].feedback(0).auditor_issues(0).message(),
+            "greet() drops the name");
+  EXPECT_FALSE(builder_requests_[1].feedback(0).previous_patch().empty());
+  auto issues = store_->ListRunIssues("run-1", IssueQuery());
+  ASSERT_THAT(issues, IsOk());
+  ASSERT_EQ(issues->issues.size(), 1u);
+  EXPECT_EQ(issues->issues[0].occurrences(), 1);
+  EXPECT_EQ(apply_requests_.size(), 1u);
+  ExpectLedgerSettled(Spec(1), 4);
+}
+
+TEST_F(RunDriverTest, ApplyRejectionThenSuccess) {
+  int applies = 0;
+  EXPECT_CALL(*git_, ApplyPatch(_, _, _))
+      .Times(2)
+      .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::ApplyPatchRequest&,
+                                 v1::ApplyPatchResponse* out) {
+        if (++applies == 1) {
+          return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                              "hello/greet.py hunk 2: context does not match anywhere");
+        }
+        out->set_commit_sha("commit-ok");
+        return grpc::Status::OK;
+      }));
+  const RunRecord record = CreateAndDrive(Spec(1));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS);
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), 2);
+  EXPECT_EQ(Phase(record, 0, 0).commit_sha(), "commit-ok");
+  ASSERT_EQ(builder_requests_.size(), 2u);
+  ASSERT_EQ(builder_requests_[1].feedback(0).apply_rejections_size(), 1);
+  EXPECT_THAT(builder_requests_[1].feedback(0).apply_rejections(0).reason(),
+              HasSubstr("hello/greet.py hunk 2"));
+}
+
+TEST_F(RunDriverTest, FailingChecksAreRolledBackAndRetried) {
+  int checks = 0;
+  EXPECT_CALL(*git_, RunChecks(_, _, _))
+      .Times(2)
+      .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::RunChecksRequest& r,
+                                 v1::RunChecksResponse* out) {
+        EXPECT_EQ(r.command(), "pytest -q");
+        const bool pass = ++checks > 1;
+        out->mutable_result()->set_passed(pass);
+        out->mutable_result()->set_exit_code(pass ? 0 : 1);
+        out->mutable_result()->set_tests_failed(pass ? 0 : 1);
+        out->mutable_result()->set_output_tail(pass ? "4 passed" : "FAILED test_x - assert 1 == 2");
+        return grpc::Status::OK;
+      }));
+  const RunRecord record = CreateAndDrive(Spec(1));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS);
+  ASSERT_EQ(rollbacks_.size(), 1u);
+  EXPECT_EQ(rollbacks_[0], kBase);
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), 2);
+  EXPECT_EQ(Phase(record, 0, 0).commit_sha(), "commit-2");
+  ASSERT_EQ(builder_requests_.size(), 2u);
+  EXPECT_THAT(builder_requests_[1].feedback(0).check_result().output_tail(),
+              HasSubstr("assert 1 == 2"));
+  auto attempts = store_->ListAttempts("run-1", "p1");
+  ASSERT_THAT(attempts, IsOk());
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].step, AttemptStep::kFailed);
+  EXPECT_EQ((*attempts)[0].rolled_back_to, kBase);
+  EXPECT_EQ((*attempts)[1].step, AttemptStep::kSucceeded);
+}
+
+TEST_F(RunDriverTest, OutOfAttemptsFailsThePhaseAndTheRun) {
+  ON_CALL(*auditor_, ReviewPatch(_, _, _))
+      .WillByDefault(Invoke([](grpc::ClientContext*, const v1::ReviewPatchRequest& r,
+                               v1::ReviewPatchResponse* out) {
+        v1::Issue* issue = out->add_issues();
+        issue->set_severity(v1::SEVERITY_MAJOR);
+        issue->set_category("security");
+        issue->set_message("adds a hard-coded key");
+        out->set_approved(false);
+        out->set_model_used(r.model());
+        return grpc::Status::OK;
+      }));
+  v1::RunSpec spec = Spec(2);
+  const RunRecord record = CreateAndDrive(spec);
+  const int max_attempts = policy_->strategy.Resolve("feature_scaffolding").strategy->max_attempts;
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_POLICY_VIOLATION);
+  EXPECT_THAT(record.run.state_reason(),
+              HasSubstr(absl::StrCat("failed all ", max_attempts, " attempts")));
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_FAILED);
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), max_attempts);
+  EXPECT_EQ(Phase(record, 0, 1).state(), v1::PHASE_STATE_SKIPPED);
+  EXPECT_EQ(record.run.tiers(0).state(), v1::TIER_STATE_FAILED);
+  EXPECT_EQ(static_cast<int>(builder_requests_.size()), max_attempts);
+  EXPECT_TRUE(apply_requests_.empty());
+  ExpectLedgerSettled(spec, 2 * max_attempts);
+}
+
+TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
+  // Each call reports 15k tokens; the run may spend 40k. Phase 1 fits (its
+  // reservations are checked against what is left), phase 2's builder cannot.
+  call_input_tokens_ = 15000;
+  v1::RunSpec spec = Spec(2);
+  spec.mutable_budget()->set_max_tokens(40000);
+  const RunRecord record = CreateAndDrive(spec);
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED)
+      << record.run.state_reason();
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("40000"));
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
+  EXPECT_EQ(Phase(record, 0, 1).state(), v1::PHASE_STATE_BUDGET_EXHAUSTED);
+  ExpectLedgerSettled(spec, 2);
+  auto totals = Ledger(spec)->Totals("run");
+  ASSERT_THAT(totals, IsOk());
+  EXPECT_EQ(totals->reserved_tokens, 0);
+  EXPECT_LE(totals->settled_tokens, 40000);
+}
+
+TEST_F(RunDriverTest, CancelRequestedBeforeStartEndsCancelled) {
+  v1::RunSpec spec = Spec(1);
+  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->RequestCancel("run-1", "changed my mind"), IsOk());
+  auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
+  ASSERT_THAT(leases, IsOk());
+  ASSERT_EQ(leases->size(), 1u);
+  const Lease lease = leases->at(0);
+  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                   [lease] { return lease; }, [] { return false; });
+  EXPECT_THAT(driver.Drive(), IsOk());
+  auto record = store_->GetRun("run-1");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(record->run.state_reason(), "changed my mind");
+  EXPECT_TRUE(builder_requests_.empty());
+}
+
+TEST_F(RunDriverTest, UnavailableBuilderPausesTheRunAndKeepsTheReservationForTheRetry) {
+  int calls = 0;
+  EXPECT_CALL(*builder_, GeneratePatch(_, _, _))
+      .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
+                                 v1::GeneratePatchResponse* out) {
+        builder_requests_.push_back(r);
+        if (++calls <= 6) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "builder down");
+        out->set_outcome(v1::PATCH_OUTCOME_OK);
+        out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(10);
+        return grpc::Status::OK;
+      }));
+  v1::RunSpec spec = Spec(1);
+  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
+  ASSERT_THAT(leases, IsOk());
+  const Lease lease = leases->at(0);
+  {
+    RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                     [lease] { return lease; }, [] { return false; });
+    EXPECT_THAT(driver.Drive(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("builder down")));
+  }
+  EXPECT_EQ(Ledger(spec)->OpenReservations().size(), 1u);
+  // A later drive (e.g. after a restart) makes the same call again, once.
+  RunDriver again(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                  [lease] { return lease; }, [] { return false; });
+  EXPECT_THAT(again.Drive(), IsOk());
+  EXPECT_EQ(builder_requests_.back().idempotency_key(), builder_requests_.front().idempotency_key());
+  ExpectLedgerSettled(spec, 2);
+}
+
+}  // namespace
+}  // namespace autopack::supervisor
