@@ -1,7 +1,5 @@
 #include "services/gitadapter/check_runner.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "absl/strings/match.h"
@@ -104,15 +102,9 @@ TEST_P(CheckRunnerTest, BackgroundJobsDoNotOutliveAFinishedCommand) {
 }
 
 TEST_P(CheckRunnerTest, NetworkIsUnreachableOnlyInTheSandbox) {
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t length = sizeof(address);
-  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  const int port = ntohs(address.sin_port);
+  int listener = -1;
+  const int port = testing::ListenOnLoopback(&listener);
+  ASSERT_NE(port, 0);
   auto result = runner_->Run(
       Spec(dir_, absl::StrCat("bash -c 'exec 3<>/dev/tcp/127.0.0.1/", port, "' && echo connected")));
   close(listener);

@@ -15,10 +15,6 @@ namespace {
 using ::testing::HasSubstr;
 using testing::Sh;
 
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
-}
-
 class GitRepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -28,7 +24,7 @@ class GitRepositoryTest : public ::testing::Test {
     auto repo = GitRepository::Clone(origin_, clone_, "");
     ASSERT_THAT(repo, IsOk());
     repo_ = std::move(*repo);
-    head_ = Trim(Sh(origin_, "git rev-parse HEAD"));
+    head_ = testing::Trim(Sh(origin_, "git rev-parse HEAD"));
   }
 
   std::string origin_;
@@ -40,7 +36,7 @@ class GitRepositoryTest : public ::testing::Test {
 TEST_F(GitRepositoryTest, ResolvesRevisionsLikeGit) {
   EXPECT_THAT(repo_->ResolveCommit("HEAD"), IsOkAndHolds(head_));
   EXPECT_THAT(repo_->ResolveCommit("origin/main"), IsOkAndHolds(head_));
-  EXPECT_THAT(repo_->ResolveCommit("HEAD~1"), IsOkAndHolds(Trim(Sh(origin_, "git rev-parse HEAD~1"))));
+  EXPECT_THAT(repo_->ResolveCommit("HEAD~1"), IsOkAndHolds(testing::Trim(Sh(origin_, "git rev-parse HEAD~1"))));
   EXPECT_THAT(repo_->ResolveCommit("no-such-branch"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("no-such-branch")));
   EXPECT_THAT(repo_->BranchHead("main"), IsOkAndHolds(std::optional<std::string>(head_)));
   EXPECT_THAT(repo_->BranchHead("autopack/none"), IsOkAndHolds(std::optional<std::string>()));
@@ -69,20 +65,20 @@ TEST_F(GitRepositoryTest, WritesTheSameTreeAsGitAndChecksItOut) {
                                        "git rm -q run.sh && mkdir -p new/dir && echo echo > new/dir/tool.sh && "
                                        "chmod +x new/dir/tool.sh && git add -A")),
               IsOk());
-  EXPECT_EQ(*tree, Trim(Sh(scratch + "/w", "git write-tree")));
+  EXPECT_EQ(*tree, testing::Trim(Sh(scratch + "/w", "git write-tree")));
   // Writing a tree moved nothing.
-  EXPECT_EQ(Trim(Sh(clone_, "git status --porcelain")), "");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git status --porcelain")), "");
 
   auto commit = repo_->CreateCommit(*tree, head_, "msg\n", {"Ann", "ann@example.com"}, {"Bot", "bot@example.com"});
   ASSERT_THAT(commit, IsOk());
   ASSERT_THAT(repo_->CheckoutBranch("autopack/r1", *commit), IsOk());
-  EXPECT_EQ(Trim(Sh(clone_, "git symbolic-ref HEAD")), "refs/heads/autopack/r1");
-  EXPECT_EQ(Trim(Sh(clone_, "git rev-parse HEAD")), *commit);
-  EXPECT_EQ(Trim(Sh(clone_, "git status --porcelain")), "");
-  EXPECT_EQ(Trim(Sh(clone_, "git log -1 --format='%an <%ae> / %cn'")), "Ann <ann@example.com> / Bot");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git symbolic-ref HEAD")), "refs/heads/autopack/r1");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git rev-parse HEAD")), *commit);
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git status --porcelain")), "");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git log -1 --format='%an <%ae> / %cn'")), "Ann <ann@example.com> / Bot");
   EXPECT_THAT(ReadFile(clone_ + "/README.md"), IsOkAndHolds(std::string("# changed\n")));
-  EXPECT_EQ(Trim(Sh(clone_, "test -e run.sh && echo present || echo gone")), "gone");
-  EXPECT_EQ(Trim(Sh(clone_, "test -x new/dir/tool.sh && echo x")), "x");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "test -e run.sh && echo present || echo gone")), "gone");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "test -x new/dir/tool.sh && echo x")), "x");
 
   auto info = repo_->GetCommit(*commit);
   ASSERT_THAT(info, IsOk());
@@ -100,8 +96,8 @@ TEST_F(GitRepositoryTest, WritesTheSameTreeAsGitAndChecksItOut) {
 
   // Back to the base: the added file disappears from the working tree.
   ASSERT_THAT(repo_->CheckoutBranch("autopack/r1", head_), IsOk());
-  EXPECT_EQ(Trim(Sh(clone_, "test -e new/dir/tool.sh && echo present || echo gone")), "gone");
-  EXPECT_EQ(Trim(Sh(clone_, "git status --porcelain")), "");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "test -e new/dir/tool.sh && echo present || echo gone")), "gone");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git status --porcelain")), "");
 }
 
 TEST_F(GitRepositoryTest, RejectsUnusableIdentities) {
@@ -114,11 +110,11 @@ TEST_F(GitRepositoryTest, RejectsUnusableIdentities) {
 TEST_F(GitRepositoryTest, TagsAreIdempotentAndNeverMoved) {
   EXPECT_THAT(repo_->CreateTag("autopack/r1/tier1", head_, "", {}), IsOkAndHolds(std::string("refs/tags/autopack/r1/tier1")));
   EXPECT_THAT(repo_->CreateTag("autopack/r1/tier1", head_, "", {}), IsOk());
-  const std::string parent = Trim(Sh(origin_, "git rev-parse HEAD~1"));
+  const std::string parent = testing::Trim(Sh(origin_, "git rev-parse HEAD~1"));
   EXPECT_THAT(repo_->CreateTag("autopack/r1/tier1", parent, "", {}), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
   EXPECT_THAT(repo_->CreateTag("annotated", head_, "snapshot\n", {"Bot", "bot@example.com"}), IsOk());
-  EXPECT_EQ(Trim(Sh(clone_, "git cat-file -t refs/tags/annotated")), "tag");
-  EXPECT_EQ(Trim(Sh(clone_, "git rev-parse 'annotated^{commit}'")), head_);
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git cat-file -t refs/tags/annotated")), "tag");
+  EXPECT_EQ(testing::Trim(Sh(clone_, "git rev-parse 'annotated^{commit}'")), head_);
   EXPECT_THAT(repo_->CreateTag("bad..name", head_, "", {}), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("bad..name")));
 }
 

@@ -25,10 +25,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
-}
-
 // Where hunk number `n` (0-based over the whole diff) is: its file and its
 // 1-based number within that file.
 struct HunkLocation {
@@ -99,7 +95,7 @@ class GitAdapterTest : public ::testing::Test {
   }
 
   std::string Fingerprint(bool with_file_times = true) {
-    return Trim(testing::StateFingerprint(dir_, with_file_times));
+    return testing::Trim(testing::StateFingerprint(dir_, with_file_times));
   }
 
   static std::string* origin_;
@@ -137,10 +133,10 @@ TEST_F(GitAdapterTest, GitDiffsWithAndWithoutGitHeadersGiveGitsTree) {
     auto applied = adapter_->ApplyPatch(Apply(variants.back()));
     ASSERT_THAT(applied, IsOk());
     EXPECT_EQ(applied->tree_sha(), change->tree_sha);
-    EXPECT_EQ(Trim(testing::Sh(dir_, "git rev-parse HEAD 'HEAD^{tree}'")),
+    EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-parse HEAD 'HEAD^{tree}'")),
               absl::StrCat(applied->commit_sha(), "\n", change->tree_sha));
-    EXPECT_EQ(Trim(testing::Sh(dir_, "git status --porcelain")), "");
-    EXPECT_EQ(Trim(testing::Sh(dir_, "git log -1 --format='%an|%cn|%s'")),
+    EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git status --porcelain")), "");
+    EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git log -1 --format='%an|%cn|%s'")),
               "Builder|Autopack|autopack: p1 change (attempt 1)");
     std::set<int> kinds;
     for (const auto& file : applied->files()) kinds.insert(file.kind());
@@ -177,7 +173,7 @@ TEST_F(GitAdapterTest, ShiftedHunksApplyToGitsTreeAndReportOffsets) {
   }
   auto applied = adapter_->ApplyPatch(Apply(testing::ShiftHunks(change->diff, -17)));
   ASSERT_THAT(applied, IsOk());
-  EXPECT_EQ(Trim(testing::Sh(dir_, "git rev-parse 'HEAD^{tree}'")), change->tree_sha);
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-parse 'HEAD^{tree}'")), change->tree_sha);
 }
 
 TEST_F(GitAdapterTest, AlteredContextIsRejectedNamingFileAndHunkAndChangesNothing) {
@@ -197,7 +193,7 @@ TEST_F(GitAdapterTest, AlteredContextIsRejectedNamingFileAndHunkAndChangesNothin
 }
 
 TEST_F(GitAdapterTest, HostilePatchesAreRejectedAndWriteNothing) {
-  const std::string passwd = Trim(testing::Sh("/", "sha1sum /etc/passwd"));
+  const std::string passwd = testing::Trim(testing::Sh("/", "sha1sum /etc/passwd"));
   const std::string before = Fingerprint();
   const struct {
     std::string name;
@@ -233,7 +229,7 @@ TEST_F(GitAdapterTest, HostilePatchesAreRejectedAndWriteNothing) {
         << c.name;
     EXPECT_EQ(Fingerprint(), before) << c.name;
   }
-  EXPECT_EQ(Trim(testing::Sh("/", "sha1sum /etc/passwd")), passwd);
+  EXPECT_EQ(testing::Trim(testing::Sh("/", "sha1sum /etc/passwd")), passwd);
   EXPECT_THAT(ReadFile(root_ + "/escaped.txt"), StatusHasCode(absl::StatusCode::kNotFound));
   EXPECT_THAT(ReadFile(root_ + "/run1/escaped.txt"), StatusHasCode(absl::StatusCode::kNotFound));
   EXPECT_THAT(ReadFile("/abs/path"), StatusHasCode(absl::StatusCode::kNotFound));
@@ -247,7 +243,7 @@ TEST_F(GitAdapterTest, IdempotencyKeyAndExpectedHead) {
   auto first = adapter_->ApplyPatch(request);
   ASSERT_THAT(first, IsOk());
   EXPECT_FALSE(first->already_applied());
-  EXPECT_THAT(Trim(testing::Sh(dir_, "git log -1 --format=%B")),
+  EXPECT_THAT(testing::Trim(testing::Sh(dir_, "git log -1 --format=%B")),
               HasSubstr("Autopack-Idempotency-Key: run1/p1/attempt1"));
   // The retry after a crash: same key, stale expected head. Nothing is applied twice.
   auto retry = adapter_->ApplyPatch(request);
@@ -256,7 +252,7 @@ TEST_F(GitAdapterTest, IdempotencyKeyAndExpectedHead) {
   EXPECT_EQ(retry->commit_sha(), first->commit_sha());
   EXPECT_EQ(retry->tree_sha(), first->tree_sha());
   ASSERT_EQ(retry->files_size(), 1);
-  EXPECT_EQ(Trim(testing::Sh(dir_, "git rev-list --count HEAD ^" + base_)), "1");
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-list --count HEAD ^" + base_)), "1");
   // Still found when later commits sit on top of it.
   auto second = adapter_->ApplyPatch(Apply("--- a/README.md\n+++ b/README.md\n@@ -2 +2,2 @@\n more\n+and more\n"));
   ASSERT_THAT(second, IsOk());
@@ -290,7 +286,7 @@ TEST_F(GitAdapterTest, RollbackOnlyToCommitsOnTheBranch) {
   ASSERT_THAT(result, IsOk());
   EXPECT_EQ(result->head_sha(), base_);
   EXPECT_THAT(ReadFile(dir_ + "/added.txt"), StatusHasCode(absl::StatusCode::kNotFound));
-  EXPECT_EQ(Trim(testing::Sh(dir_, "git status --porcelain")), "");
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git status --porcelain")), "");
   // The commit just rolled away is no longer on the branch.
   rollback.set_commit_sha(applied->commit_sha());
   EXPECT_THAT(adapter_->Rollback(rollback), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not on branch")));
@@ -374,7 +370,7 @@ TEST_F(GitAdapterTest, DiffTagsChecksCloseAndRestart) {
   Start();
   auto more = adapter_->ApplyPatch(Apply("--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-# changed\n+# again\n"));
   ASSERT_THAT(more, IsOk());
-  EXPECT_EQ(Trim(testing::Sh(dir_, "git rev-parse HEAD~1")), applied->commit_sha());
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-parse HEAD~1")), applied->commit_sha());
 
   v1::CloseWorkspaceRequest close;
   close.set_workspace_id("run1");

@@ -1,6 +1,8 @@
 #include "services/gitadapter/test_repo.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -201,6 +203,23 @@ absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_f
                      "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 stat -c '%n %a %s",
                      with_file_times ? " %Y" : "", "' && ",
                      "find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha1sum"));
+}
+
+std::string Trim(const absl::StatusOr<std::string>& s) {
+  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
+}
+
+int ListenOnLoopback(int* fd) {
+  *fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (*fd < 0 || bind(*fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 || listen(*fd, 4) != 0 ||
+      getsockname(*fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    return 0;
+  }
+  return ntohs(address.sin_port);
 }
 
 int CountProcesses(const std::string& marker) {

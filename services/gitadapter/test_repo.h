@@ -48,6 +48,13 @@ std::string ShiftHunks(const std::string& diff, int shift);
 // operation that must change nothing.
 absl::StatusOr<std::string> StateFingerprint(const std::string& dir, bool with_file_times);
 
+// `s` without surrounding whitespace, or its error as text.
+std::string Trim(const absl::StatusOr<std::string>& s);
+
+// Opens a TCP listener on 127.0.0.1 (a server a check must not reach);
+// returns its port and sets `*fd`, or returns 0 on failure.
+int ListenOnLoopback(int* fd);
+
 // Running processes whose command line contains `marker`.
 int CountProcesses(const std::string& marker);
 

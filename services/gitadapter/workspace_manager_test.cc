@@ -15,10 +15,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
-}
-
 class WorkspaceManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -49,9 +45,9 @@ TEST_F(WorkspaceManagerTest, CreatesReopensAndSurvivesARestart) {
     EXPECT_TRUE(opened->created());
     EXPECT_EQ(opened->workspace_id(), "run1");
     EXPECT_EQ(opened->branch(), "autopack/run1");
-    EXPECT_EQ(opened->base_sha(), Trim(testing::Sh(origin_, "git rev-parse HEAD~1")));
+    EXPECT_EQ(opened->base_sha(), testing::Trim(testing::Sh(origin_, "git rev-parse HEAD~1")));
     EXPECT_EQ(opened->head_sha(), opened->base_sha());
-    EXPECT_EQ(Trim(testing::Sh(root_ + "/run1/repo", "git symbolic-ref HEAD")), "refs/heads/autopack/run1");
+    EXPECT_EQ(testing::Trim(testing::Sh(root_ + "/run1/repo", "git symbolic-ref HEAD")), "refs/heads/autopack/run1");
     auto again = manager.Open(request);
     ASSERT_THAT(again, IsOk());
     EXPECT_FALSE(again->created());

@@ -1,7 +1,5 @@
 // The GitAdapter "must show" points, through the real server process over gRPC.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <memory>
@@ -28,10 +26,6 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
-
-std::string Trim(const absl::StatusOr<std::string>& s) {
-  return s.ok() ? std::string(absl::StripAsciiWhitespace(*s)) : s.status().ToString();
-}
 
 class GitAdapterServerTest : public ::testing::Test {
  protected:
@@ -83,7 +77,7 @@ class GitAdapterServerTest : public ::testing::Test {
     return Call(&v1::GitAdapterService::Stub::ApplyPatch, request, response);
   }
 
-  std::string Fingerprint() { return Trim(git::StateFingerprint(dir_, true)); }
+  std::string Fingerprint() { return git::Trim(git::StateFingerprint(dir_, true)); }
 
   static std::string* origin_;
   std::string root_;
@@ -116,9 +110,9 @@ TEST_F(GitAdapterServerTest, GitDiffsAndHeaderlessDiffsGiveGitsTree) {
   EXPECT_EQ(Fingerprint(), before);
   v1::ApplyPatchResponse applied;
   ASSERT_TRUE(Apply(with_mode_only->diff, false, &applied).ok());
-  EXPECT_EQ(Trim(git::Sh(dir_, "git rev-parse HEAD 'HEAD^{tree}'")),
+  EXPECT_EQ(git::Trim(git::Sh(dir_, "git rev-parse HEAD 'HEAD^{tree}'")),
             absl::StrCat(applied.commit_sha(), "\n", with_mode_only->tree_sha));
-  EXPECT_EQ(Trim(git::Sh(dir_, "git status --porcelain")), "");
+  EXPECT_EQ(git::Trim(git::Sh(dir_, "git status --porcelain")), "");
 }
 
 TEST_F(GitAdapterServerTest, ShiftedHunksApplyWithOffsetsAndAlteredContextIsRejected) {
@@ -161,7 +155,7 @@ TEST_F(GitAdapterServerTest, ShiftedHunksApplyWithOffsetsAndAlteredContextIsReje
 }
 
 TEST_F(GitAdapterServerTest, HostilePatchesAreInvalidArgumentAndWriteNothing) {
-  const std::string passwd = Trim(git::Sh("/", "sha1sum /etc/passwd"));
+  const std::string passwd = git::Trim(git::Sh("/", "sha1sum /etc/passwd"));
   const std::string before = Fingerprint();
   for (const std::string& patch : {
            std::string("--- /dev/null\n+++ b/../../etc/passwd\n@@ -0,0 +1 @@\n+evil::0:0::/:/bin/sh\n"),
@@ -182,7 +176,7 @@ TEST_F(GitAdapterServerTest, HostilePatchesAreInvalidArgumentAndWriteNothing) {
     EXPECT_THAT(status.error_message(), HasSubstr("patch rejected")) << patch;
     EXPECT_EQ(Fingerprint(), before) << patch;
   }
-  EXPECT_EQ(Trim(git::Sh("/", "sha1sum /etc/passwd")), passwd);
+  EXPECT_EQ(git::Trim(git::Sh("/", "sha1sum /etc/passwd")), passwd);
   // "../../../escaped.txt" from the working tree <root>/run1/repo is <root>/../escaped.txt.
   for (const std::string& escaped : {root_ + "/../escaped.txt", root_ + "/escaped.txt", root_ + "/run1/escaped.txt",
                                      dir_ + "/escaped.txt", std::string("/abs/path")}) {
@@ -205,15 +199,10 @@ TEST_F(GitAdapterServerTest, ChecksTimeOutWithoutLeftoversAndHaveNoNetwork) {
   EXPECT_TRUE(response.result().sandboxed());
   EXPECT_EQ(git::CountProcesses("95.4321"), 0);
 
-  const int listener = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(listen(listener, 4), 0);
-  socklen_t length = sizeof(address);
-  getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
-  request.set_command(absl::StrCat("bash -c 'exec 3<>/dev/tcp/127.0.0.1/", ntohs(address.sin_port),
+  int listener = -1;
+  const int port = git::ListenOnLoopback(&listener);
+  ASSERT_NE(port, 0);
+  request.set_command(absl::StrCat("bash -c 'exec 3<>/dev/tcp/127.0.0.1/", port,
                                    "' && echo connected"));
   request.mutable_timeout()->set_seconds(20);
   status = Call(&v1::GitAdapterService::Stub::RunChecks, request, &response);
@@ -258,7 +247,7 @@ TEST_F(GitAdapterServerTest, RestartKeepsWorkspacesAndIdempotencyKeys) {
   v1::RollbackResponse rolled;
   ASSERT_TRUE(Call(&v1::GitAdapterService::Stub::Rollback, rollback, &rolled).ok());
   EXPECT_EQ(rolled.head_sha(), base_);
-  EXPECT_EQ(Trim(git::Sh(dir_, "git rev-parse HEAD && git status --porcelain")), base_);
+  EXPECT_EQ(git::Trim(git::Sh(dir_, "git rev-parse HEAD && git status --porcelain")), base_);
 
   v1::GetDiffRequest diff;
   diff.set_workspace_id("nope");
