@@ -41,9 +41,10 @@ ABSL_FLAG(absl::Duration, lease_ttl, absl::Seconds(30),
 ABSL_FLAG(absl::Duration, claim_interval, absl::Seconds(1), "how often to look for runs");
 ABSL_FLAG(int32_t, max_concurrent_runs, 4, "runs driven at once by this replica");
 ABSL_FLAG(std::string, crash_before, "",
-          "crash testing only: STEP:N kills this process with SIGKILL right before the "
-          "N-th side effect named STEP (open_workspace, generate_patch, review_patch, "
-          "apply_patch, run_checks, rollback)");
+          "crash testing only: STEP:N kills this process with SIGKILL at the N-th "
+          "checkpoint named STEP: before a side effect (open_workspace, generate_patch, "
+          "review_patch, apply_patch, run_checks, rollback) or between a service's answer "
+          "and its commit (record_build, record_review, record_apply, record_checks)");
 
 namespace autopack::supervisor {
 namespace {

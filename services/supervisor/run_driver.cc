@@ -560,6 +560,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
     }
     return PeerFailure(response.status(), "Builder.GeneratePatch", end);
   }
+  RETURN_IF_ERROR(CheckpointOrStop("record_build"));
   ASSIGN_OR_RETURN(policy::Settlement settled,
                    ledger_->Settle(reservation->id, response->model_used(), response->usage()));
   attempt->step = AttemptStep::kBuilt;
@@ -634,6 +635,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
     RETURN_IF_ERROR(Commit(Transition()).status());
     return PeerFailure(response.status(), "Auditor.ReviewPatch", end);
   }
+  RETURN_IF_ERROR(CheckpointOrStop("record_review"));
   // Issues are keyed by fingerprint everywhere; a peer that sent none gets
   // the canonical one rather than being trusted to agree.
   for (v1::Issue& issue : *response->mutable_issues()) {
@@ -729,6 +731,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Apply(const PhaseContext& pc
     }
     return PeerFailure(response.status(), "GitAdapter.ApplyPatch", end);
   }
+  RETURN_IF_ERROR(CheckpointOrStop("record_apply"));
   attempt->step = AttemptStep::kApplied;
   attempt->apply = *response;
   Transition t;
@@ -756,6 +759,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Check(const PhaseContext& pc
     absl::StatusOr<v1::RunChecksResponse> response =
         ctx_.peers->RunChecks({spec_.run_id(), phase_id}, request);
     if (!response.ok()) return PeerFailure(response.status(), "GitAdapter.RunChecks", end);
+    RETURN_IF_ERROR(CheckpointOrStop("record_checks"));
     attempt->step = AttemptStep::kChecked;
     attempt->check = response->result();
     Transition t;

@@ -40,8 +40,11 @@ struct DriverOptions {
   // Author of the integration-branch commits.
   std::string author_name = "Autopack";
   std::string author_email = "autopack@localhost";
-  // Called before every side effect; a non-OK status stops the driver there
-  // (used for crash tests and by the scheduler's shutdown).
+  // Called before every side effect ("open_workspace", "generate_patch",
+  // "review_patch", "apply_patch", "run_checks", "rollback") and between a
+  // peer's answer and its commit ("record_build", "record_review",
+  // "record_apply", "record_checks"); a non-OK status stops the driver there.
+  // Crash tests kill the process from here.
   std::function<absl::Status(absl::string_view step)> before_side_effect;
 };
 

@@ -319,6 +319,11 @@ bool FakeProviderServer::ServeOne(int fd, int connection, std::string* buffer) {
   return WriteAll(fd, *response) && !close_after;
 }
 
+void FakeProviderServer::SetResponder(Responder responder) {
+  absl::MutexLock lock(&mu_);
+  responder_ = std::move(responder);
+}
+
 absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchange) {
   FakeReply reply;
   int id = 0;
@@ -326,7 +331,8 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
     absl::MutexLock lock(&mu_);
     id = static_cast<int>(exchanges_.size()) + 1;
     if (script_.empty()) {
-      reply = FakeReply::HttpError(500, "fake provider: no scripted reply");
+      reply = responder_ ? responder_(*exchange)
+                         : FakeReply::HttpError(500, "fake provider: no scripted reply");
     } else {
       reply = std::move(script_.front());
       script_.pop_front();

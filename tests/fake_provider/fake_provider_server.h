@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -78,9 +79,15 @@ class FakeProviderServer {
   // "http://127.0.0.1:PORT"; OpenAI base URLs add "/v1".
   std::string base_url() const;
 
-  // Queues the reply to the next request. With none queued the fake answers
-  // 500 "no scripted reply", so a test that calls more often than it planned fails.
+  // Queues the reply to the next request. With none queued (and no
+  // responder) the fake answers 500 "no scripted reply", so a test that calls
+  // more often than it planned fails.
   void Enqueue(FakeReply reply);
+  // Answers requests the queue has no reply for by looking at the request
+  // (method, path, headers, body); for runs whose call order is not known in
+  // advance, e.g. across supervisor crashes. Must be thread-safe.
+  using Responder = std::function<FakeReply(const RecordedExchange& request)>;
+  void SetResponder(Responder responder);
   std::vector<RecordedExchange> exchanges() const;
   int connections_accepted() const;
 
@@ -99,6 +106,7 @@ class FakeProviderServer {
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<FakeReply> script_ ABSL_GUARDED_BY(mu_);
+  Responder responder_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedExchange> exchanges_ ABSL_GUARDED_BY(mu_);
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,185 @@
+#include "tests/e2e/suite.h"
+
+#include <sys/stat.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "nlohmann/json.hpp"
+#include "services/common/files.h"
+#include "services/common/status_macros.h"
+
+namespace autopack::testing {
+namespace {
+
+bool IsFinal(v1::RunState s) {
+  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
+         s != v1::RUN_STATE_RUNNING;
+}
+
+constexpr char kFakeKeyEnv[] = "AUTOPACK_E2E_FAKE_KEY";
+
+}  // namespace
+
+absl::StatusOr<std::string> Shell(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("popen failed: " + command);
+  std::string output;
+  std::array<char, 4096> buffer;
+  size_t n;
+  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+  const int status = pclose(pipe);
+  if (status != 0) {
+    return absl::InternalError(absl::StrCat("`", command, "` failed (", status, "):\n", output));
+  }
+  return output;
+}
+
+absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const std::string& name,
+                                                    PlanAnswers answers) {
+  std::unique_ptr<Suite> suite(new Suite);
+  suite->dir_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", name);
+  RETURN_IF_ERROR(Shell("mkdir -p " + suite->workspace_root()).status());
+  ASSIGN_OR_RETURN(suite->fake_, FakeProviderServer::Start());
+  suite->fake_->SetResponder(PlanResponder(std::move(answers)));
+  const std::string providers = suite->dir_ + "/providers.yaml";
+  RETURN_IF_ERROR(WriteFileAtomically(
+      providers, absl::StrCat("providers:\n"
+                              "  openai:\n    kind: openai\n    base_url: ",
+                              suite->fake_->base_url(), "/v1\n    api_key_env: ", kFakeKeyEnv,
+                              "\n  anthropic:\n    kind: anthropic\n    base_url: ",
+                              suite->fake_->base_url(), "\n    api_key_env: ", kFakeKeyEnv, "\n")));
+  const std::vector<std::string> env = {absl::StrCat(kFakeKeyEnv, "=fake-key")};
+  const std::vector<std::string> llm_flags = {"--listen=127.0.0.1:0",
+                                              "--providers_config=" + providers,
+                                              "--pricing_config=config/pricing.yaml"};
+  ASSIGN_OR_RETURN(suite->builder_,
+                   ServerProcess::Start("services/builder/builder_server", llm_flags, env));
+  std::vector<std::string> auditor_flags = llm_flags;
+  auditor_flags.push_back("--auditor_config=config/auditor.yaml");
+  ASSIGN_OR_RETURN(suite->auditor_,
+                   ServerProcess::Start("services/auditor/auditor_server", auditor_flags, env));
+  ASSIGN_OR_RETURN(suite->git_,
+                   ServerProcess::Start("services/gitadapter/gitadapter_server",
+                                        {"--listen=127.0.0.1:0",
+                                         "--workspace_root=" + suite->workspace_root()}));
+  return suite;
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> Suite::StartSupervisor(
+    const std::string& store_url, const std::vector<std::string>& extra,
+    absl::Duration lease_ttl) {
+  std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                    "--config_dir=config",
+                                    "--store=" + store_url,
+                                    "--builder=" + builder_->address(),
+                                    "--auditor=" + auditor_->address(),
+                                    "--gitadapter=" + git_->address(),
+                                    "--claim_interval=100ms",
+                                    "--shutdown_grace=2s",
+                                    "--lease_ttl=" + absl::FormatDuration(lease_ttl)};
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  return ServerProcess::Start("services/supervisor/supervisor_server", flags);
+}
+
+absl::StatusOr<std::string> Suite::MakeRepo(const std::string& name) {
+  const std::string repo = dir_ + "/" + name;
+  RETURN_IF_ERROR(Shell(absl::StrCat(
+                            "set -e; mkdir -p ", repo, "/src; cd ", repo,
+                            "; git init -q -b main .; printf 'hello\\n' > src/app.txt;"
+                            " printf '# demo\\n' > README.md; git add -A;"
+                            " git -c user.name=t -c user.email=t@t commit -q -m initial"))
+                      .status());
+  return repo;
+}
+
+PlanAnswers NotesAnswers(int phases) {
+  PlanAnswers answers;
+  for (int i = 1; i <= phases; ++i) {
+    const std::string file = absl::StrCat("notes/p", i, ".txt");
+    answers.builder_answers[absl::StrCat("p", i)] = absl::StrCat(
+        "Summary: adds ", file, ".\n```diff\n", "diff --git a/", file, " b/", file,
+        "\nnew file mode 100644\n--- /dev/null\n+++ b/", file, "\n@@ -0,0 +1 @@\n+note ", i,
+        "\n```\n");
+  }
+  return answers;
+}
+
+v1::RunSpec NotesSpec(const std::string& run_id, const std::string& repo, int tiers,
+                      int phases_per_tier) {
+  v1::RunSpec spec;
+  spec.set_run_id(run_id);
+  spec.set_project_id("notes");
+  spec.set_repo_url(repo);
+  spec.set_check_command("cat notes/*.txt");
+  spec.mutable_check_timeout()->set_seconds(30);
+  int n = 0;
+  for (int t = 1; t <= tiers; ++t) {
+    v1::TierSpec* tier = spec.add_tiers();
+    tier->set_tier_id(absl::StrCat("t", t));
+    for (int p = 0; p < phases_per_tier; ++p) {
+      v1::PhaseSpec* phase = tier->add_phases();
+      phase->set_phase_id(absl::StrCat("p", ++n));
+      phase->set_name(absl::StrCat("note ", n));
+      phase->set_description(absl::StrCat("Add notes/p", n, ".txt containing 'note ", n, "'."));
+      phase->set_task_category("feature_scaffolding");
+      phase->set_complexity(v1::COMPLEXITY_LOW);
+      phase->add_allowed_paths("notes/**");
+    }
+  }
+  return spec;
+}
+
+absl::StatusOr<v1::Run> WaitForRunEnd(v1::SupervisorService::Stub* stub,
+                                      const std::string& run_id, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  v1::Run run;
+  while (absl::Now() < deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    v1::GetRunRequest request;
+    request.set_run_id(run_id);
+    const grpc::Status status = stub->GetRun(&context, request, &run);
+    if (status.ok() && IsFinal(run.state())) return run;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("run ", run_id, " did not end within ",
+                                                  absl::FormatDuration(timeout), "; state ",
+                                                  v1::RunState_Name(run.state())));
+}
+
+absl::StatusOr<std::vector<std::string>> CommitSubjects(const std::string& repo_dir) {
+  ASSIGN_OR_RETURN(std::string log,
+                   Shell(absl::StrCat("git -C ", repo_dir,
+                                      " log --reverse --format=%s $(git -C ", repo_dir,
+                                      " rev-list --max-parents=0 HEAD)..HEAD")));
+  std::vector<std::string> subjects;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    subjects.emplace_back(line);
+  }
+  return subjects;
+}
+
+int64_t BilledTokens(const FakeProviderServer& fake) {
+  int64_t total = 0;
+  for (const RecordedExchange& e : fake.exchanges()) {
+    if (e.status != 200) continue;
+    const nlohmann::json body = nlohmann::json::parse(e.response_body, nullptr, false);
+    if (body.is_discarded() || !body.contains("usage")) continue;
+    const nlohmann::json& u = body["usage"];
+    if (e.openai) {
+      total += u.value("prompt_tokens", 0) + u.value("completion_tokens", 0);
+    } else {
+      total += u.value("input_tokens", 0) + u.value("cache_read_input_tokens", 0) +
+               u.value("output_tokens", 0);
+    }
+  }
+  return total;
+}
+
+}  // namespace autopack::testing

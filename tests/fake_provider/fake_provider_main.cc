@@ -1,0 +1,42 @@
+// fake_provider: the project's fake LLM provider as a process, playing the
+// models of a run plan from recorded answers (see plan_responder.h). Used by
+// `./autopack demo` when no provider key is set; prints "listening on
+// 127.0.0.1:PORT" like the services.
+#include <signal.h>
+
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/logging.h"
+#include "services/common/server.h"
+#include "tests/fake_provider/plan_responder.h"
+
+ABSL_FLAG(std::string, answers_dir, "",
+          "directory of <phase_id>.md files: the Builder model's answer per phase");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "serves OpenAI- and Anthropic-format chat APIs on 127.0.0.1 from recorded answers.\n"
+      "Usage: fake_provider --answers_dir=DIR");
+  absl::ParseCommandLine(argc, argv);
+  autopack::SetLogServiceName("fake_provider");
+  autopack::BlockShutdownSignals();
+  auto answers = autopack::testing::LoadPlanAnswers(absl::GetFlag(FLAGS_answers_dir));
+  if (!answers.ok()) {
+    autopack::LogError(answers.status().ToString());
+    return 1;
+  }
+  auto server = autopack::testing::FakeProviderServer::Start();
+  if (!server.ok()) {
+    autopack::LogError(server.status().ToString());
+    return 1;
+  }
+  (*server)->SetResponder(autopack::testing::PlanResponder(*answers));
+  autopack::LogInfo(absl::StrCat("listening on 127.0.0.1:", (*server)->port()));
+  autopack::WaitForShutdownSignal();
+  autopack::LogInfo(absl::StrCat("stopped after ", (*server)->exchanges().size(), " requests"));
+  return 0;
+}
