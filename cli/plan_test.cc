@@ -17,7 +17,8 @@ TEST(PlanTest, ExamplePlanLoadsAndIsAValidRunSpec) {
   EXPECT_EQ(spec->check_command(), "pytest -q");
   EXPECT_EQ(spec->check_timeout().seconds(), 120);
   EXPECT_EQ(spec->max_wall_time().seconds(), 1200);
-  EXPECT_EQ(spec->budget().max_cost_micro_usd(), 1500000);
+  EXPECT_EQ(spec->budget().max_cost_micro_usd(), 3000000);
+  EXPECT_EQ(spec->tiers(0).phases(0).max_attempts(), 2);
   ASSERT_EQ(spec->tiers_size(), 2);
   const v1::PhaseSpec& phase = spec->tiers(0).phases(0);
   EXPECT_EQ(phase.phase_id(), "farewell");

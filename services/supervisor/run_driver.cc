@@ -738,6 +738,15 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Apply(const PhaseContext& pc
   t.attempts.push_back(*attempt);
   t.run.head_sha = response->commit_sha();
   SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_CHECKING, attempt->attempt, "");
+  // Watchers see where drifted hunks landed; it is not an error.
+  std::string applied = absl::StrCat("committed ", response->commit_sha().substr(0, 12));
+  for (const v1::HunkPlacement& h : response->relocated_hunks()) {
+    absl::StrAppend(&applied, "; ", h.path(), " hunk ", h.hunk(), " re-anchored ",
+                    h.offset() > 0 ? "+" : "", h.offset(), " lines");
+  }
+  if (!t.events.empty() && t.events.back().has_phase_state()) {
+    t.events.back().mutable_phase_state()->set_reason(applied);
+  }
   RETURN_IF_ERROR(Commit(std::move(t)).status());
   return AttemptResult::kSucceeded;
 }
