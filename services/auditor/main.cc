@@ -5,13 +5,10 @@
 #include "services/auditor/auditor_service.h"
 #include "services/common/llm/http_client.h"
 #include "services/common/llm/llm_client.h"
+#include "services/common/llm/llm_flags.h"
 #include "services/common/logging.h"
 #include "services/common/server_flags.h"
 
-ABSL_FLAG(std::string, providers_config, "config/providers.yaml",
-          "providers.yaml: LLM endpoints, key sources, timeouts, retries");
-ABSL_FLAG(std::string, pricing_config, "config/pricing.yaml",
-          "pricing.yaml: USD per 1M tokens for every model that may be used");
 ABSL_FLAG(std::string, auditor_config, "config/auditor.yaml",
           "auditor.yaml: protected paths, secret patterns, deletion limits, review profiles");
 
@@ -23,8 +20,7 @@ int main(int argc, char** argv) {
       "                      [--auditor_config=F] [--tls_cert=F --tls_key=F]");
   // Configuration errors end the process before it listens.
   autopack::llm::CurlHttpClient http;
-  auto llm = autopack::llm::LlmClient::LoadFromFiles(absl::GetFlag(FLAGS_providers_config),
-                                                     absl::GetFlag(FLAGS_pricing_config), &http);
+  auto llm = autopack::llm::LlmClientFromFlags(&http);
   if (!llm.ok()) {
     autopack::LogError(llm.status().ToString());
     return 1;

@@ -1,16 +1,12 @@
 // builder_server: the Builder service (DESIGN.md §1).
-#include "absl/flags/flag.h"
 #include "services/builder/builder.h"
 #include "services/builder/builder_service.h"
 #include "services/common/llm/http_client.h"
 #include "services/common/llm/llm_client.h"
+#include "services/common/llm/llm_flags.h"
 #include "services/common/logging.h"
 #include "services/common/server_flags.h"
 
-ABSL_FLAG(std::string, providers_config, "config/providers.yaml",
-          "providers.yaml: LLM endpoints, key sources, timeouts, retries");
-ABSL_FLAG(std::string, pricing_config, "config/pricing.yaml",
-          "pricing.yaml: USD per 1M tokens for every model that may be used");
 
 int main(int argc, char** argv) {
   autopack::InitServerProcess(
@@ -20,8 +16,7 @@ int main(int argc, char** argv) {
       "                      [--tls_cert=F --tls_key=F]");
   // Configuration errors end the process before it listens.
   autopack::llm::CurlHttpClient http;
-  auto llm = autopack::llm::LlmClient::LoadFromFiles(absl::GetFlag(FLAGS_providers_config),
-                                                     absl::GetFlag(FLAGS_pricing_config), &http);
+  auto llm = autopack::llm::LlmClientFromFlags(&http);
   if (!llm.ok()) {
     autopack::LogError(llm.status().ToString());
     return 1;
