@@ -171,6 +171,12 @@ v1::UsageEvent RunDriver::UsageEventFor(const std::string& phase_id, absl::strin
 
 absl::Status RunDriver::CheckpointOrStop(absl::string_view step) {
   if (stopping_()) return absl::CancelledError("supervisor is stopping");
+  // Before a side effect is a safe point to honour CancelRun; between an
+  // answer and its commit is not (the call was billed and must be settled).
+  if (!absl::StartsWith(step, "record_")) {
+    RETURN_IF_ERROR(RefreshCancel(&cancelled_));
+    if (cancelled_) return absl::CancelledError("run cancelled: " + record_.cancel_reason);
+  }
   if (ctx_.options.before_side_effect) return ctx_.options.before_side_effect(step);
   return absl::OkStatus();
 }
@@ -189,6 +195,15 @@ absl::Status RunDriver::Drive() {
   if (record_.cancel_requested) {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, "", v1::PHASE_STATE_CANCELLED);
   }
+  absl::Status status = DriveTiers();
+  if (!status.ok() && cancelled_) {
+    return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, current_phase_,
+                  v1::PHASE_STATE_CANCELLED);
+  }
+  return status;
+}
+
+absl::Status RunDriver::DriveTiers() {
   RETURN_IF_ERROR(StartRun());
   for (const v1::TierSpec& tier : spec_.tiers()) {
     bool run_ended = false;
@@ -279,6 +294,7 @@ absl::Status RunDriver::DriveTier(const v1::TierSpec& tier, bool* run_ended) {
 
 absl::Status RunDriver::DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec& phase,
                                    absl::optional<PhaseEnd>* end) {
+  current_phase_ = phase.phase_id();
   PhaseContext pc{&tier, &phase, ctx_.policy->strategy.Resolve(phase.task_category()),
                   base_sha_};
   // Failed attempts roll back, so every attempt starts where the phase did:
@@ -325,13 +341,6 @@ absl::Status RunDriver::DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec
                         absl::StrCat("phase ", phase.phase_id(), " failed all ", max_attempts,
                                      " attempts; last: ",
                                      PhaseStatusOf(phase.phase_id()).last_error())};
-        return absl::OkStatus();
-      }
-      bool cancelled = false;
-      RETURN_IF_ERROR(RefreshCancel(&cancelled));
-      if (cancelled) {
-        *end = PhaseEnd{v1::PHASE_STATE_CANCELLED, v1::RUN_STATE_CANCELLED,
-                        record_.cancel_reason};
         return absl::OkStatus();
       }
       policy::SelectionRequest selection_request;

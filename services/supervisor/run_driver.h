@@ -83,6 +83,8 @@ class RunDriver {
   };
 
   absl::Status Load();
+  // Everything after Load: start, tiers in order, the final transition.
+  absl::Status DriveTiers();
   absl::Status StartRun();
   absl::Status DriveTier(const v1::TierSpec& tier, bool* run_ended);
   // Runs attempts of a phase until it completes or ends the run (`end` set).
@@ -120,6 +122,7 @@ class RunDriver {
   // released reservations.
   absl::Status Finish(v1::RunState state, const std::string& reason,
                       const std::string& failing_phase, v1::PhaseState failing_phase_state);
+  // CANCELLED when the supervisor stops or the run was cancelled (cancelled_).
   absl::Status CheckpointOrStop(absl::string_view step);
   absl::Status RefreshCancel(bool* cancelled);
 
@@ -149,6 +152,9 @@ class RunDriver {
   std::vector<v1::BudgetWarning> pending_warnings_;
   // Occurrences per fingerprint within the run.
   std::map<std::string, int32_t> issue_counts_;
+  // Set when a checkpoint found CancelRun's flag; the phase it was in.
+  bool cancelled_ = false;
+  std::string current_phase_;
 };
 
 }  // namespace autopack::supervisor

@@ -380,6 +380,31 @@ TEST_F(RunDriverTest, CancelRequestedBeforeStartEndsCancelled) {
   EXPECT_TRUE(builder_requests_.empty());
 }
 
+TEST_F(RunDriverTest, CancelDuringARunStopsAtTheNextSafePointAndReleasesTheReservation) {
+  // The cancel arrives while the Builder is answering; the driver notices it
+  // before the Auditor call and ends the run with nothing reserved.
+  ON_CALL(*builder_, GeneratePatch(_, _, _))
+      .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
+                                   v1::GeneratePatchResponse* out) {
+        builder_requests_.push_back(r);
+        EXPECT_THAT(store_->RequestCancel("run-1", "stop now"), IsOk());
+        out->set_outcome(v1::PATCH_OUTCOME_OK);
+        out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(100);
+        return grpc::Status::OK;
+      }));
+  EXPECT_CALL(*auditor_, ReviewPatch(_, _, _)).Times(0);
+  const v1::RunSpec spec = Spec(2);
+  const RunRecord record = CreateAndDrive(spec);
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(record.run.state_reason(), "stop now");
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_CANCELLED);
+  EXPECT_EQ(Phase(record, 0, 1).state(), v1::PHASE_STATE_SKIPPED);
+  EXPECT_EQ(record.run.tiers(0).state(), v1::TIER_STATE_CANCELLED);
+  ExpectLedgerSettled(spec, 1);
+}
+
 TEST_F(RunDriverTest, UnavailableBuilderPausesTheRunAndKeepsTheReservationForTheRetry) {
   int calls = 0;
   EXPECT_CALL(*builder_, GeneratePatch(_, _, _))
