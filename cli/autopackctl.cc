@@ -16,6 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "services/common/client.h"
 #include "services/common/grpc_status.h"
+#include "services/supervisor/run_state.h"
 
 ABSL_FLAG(std::string, supervisor, "127.0.0.1:50051", "Supervisor address (HOST:PORT)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA bundle; turns TLS on");
@@ -143,10 +144,6 @@ void PrintEvent(const v1::RunEvent& event) {
 }
 
 bool Succeeded(v1::RunState state) { return state == v1::RUN_STATE_DONE_SUCCESS; }
-bool Ended(v1::RunState state) {
-  return state != v1::RUN_STATE_CREATED && state != v1::RUN_STATE_RUNNING &&
-         state != v1::RUN_STATE_UNSPECIFIED;
-}
 
 class Ctl {
  public:
@@ -182,7 +179,7 @@ class Ctl {
         PrintEvent(event);
       }
       const grpc::Status status = reader->Finish();
-      if (Ended(state)) return state;
+      if (supervisor::IsFinalRunState(state)) return state;
       if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
         return FromGrpcStatus(status);
       }

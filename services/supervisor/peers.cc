@@ -1,21 +1,11 @@
 #include "services/supervisor/peers.h"
 
-#include <algorithm>
-
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/grpc_status.h"
 
 namespace autopack::supervisor {
 namespace {
-
-absl::Duration Jittered(const PeerOptions& options, int retry) {
-  absl::Duration delay = options.backoff_base;
-  for (int i = 0; i < retry && delay < options.backoff_max; ++i) delay *= 2;
-  delay = std::min(delay, options.backoff_max);
-  static thread_local absl::BitGen gen;
-  return absl::Uniform(gen, 0.5, 1.0) * delay;
-}
 
 absl::Duration DurationOf(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
@@ -44,8 +34,9 @@ absl::StatusOr<Response> Peers::Call(
     const grpc::Status status = invoke(&context, &response);
     if (status.ok()) return response;
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        attempt < options_.unavailable_retries) {
-      options_.sleep(Jittered(options_, attempt));
+        attempt < options_.unavailable_retry.max_retries) {
+      static thread_local absl::BitGen gen;
+      options_.sleep(llm::BackoffDelay(options_.unavailable_retry, attempt, gen));
       continue;
     }
     const absl::Status error = FromGrpcStatus(status);

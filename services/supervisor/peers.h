@@ -16,6 +16,7 @@
 #include "autopack/v1/builder.grpc.pb.h"
 #include "autopack/v1/gitadapter.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "services/common/llm/retry.h"
 
 namespace autopack::supervisor {
 
@@ -24,10 +25,10 @@ struct PeerOptions {
   absl::Duration git_deadline = absl::Minutes(2);   // GitAdapter calls but RunChecks
   // RunChecks gets the check's own time limit plus this.
   absl::Duration check_deadline_margin = absl::Seconds(30);
-  // UNAVAILABLE is retried this many times, waiting min(base·2^n, max) with jitter.
-  int unavailable_retries = 5;
-  absl::Duration backoff_base = absl::Milliseconds(200);
-  absl::Duration backoff_max = absl::Seconds(5);
+  // UNAVAILABLE is retried max_retries times, waiting min(base·2^n, max)
+  // with jitter (the same backoff as provider calls).
+  llm::RetryPolicy unavailable_retry{/*max_retries=*/5, /*base_backoff=*/absl::Milliseconds(200),
+                                     /*max_backoff=*/absl::Seconds(5)};
   // How waits happen; tests replace it to run without sleeping.
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
 };

@@ -54,7 +54,7 @@ TEST_F(PeersTest, UnavailableIsRetriedWithGrowingBackoffThenSucceeds) {
 }
 
 TEST_F(PeersTest, UnavailableRetriesAreBounded) {
-  options_.unavailable_retries = 2;
+  options_.unavailable_retry.max_retries = 2;
   EXPECT_CALL(*auditor_, ReviewPatch(_, _, _))
       .Times(3)
       .WillRepeatedly(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down")));

@@ -9,6 +9,7 @@
 #include "services/common/issue_fingerprint.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/policy/issue_tracking.h"
+#include "services/supervisor/run_state.h"
 
 namespace autopack::supervisor {
 namespace {
@@ -21,11 +22,6 @@ constexpr int64_t kPromptOverheadBytes = 16 * 1024;
 
 absl::Duration DurationOf(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-bool IsFinal(v1::RunState s) {
-  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
-         s != v1::RUN_STATE_RUNNING;
 }
 
 bool IsTerminalStep(AttemptStep step) {
@@ -191,7 +187,7 @@ absl::Status RunDriver::RefreshCancel(bool* cancelled) {
 
 absl::Status RunDriver::Drive() {
   RETURN_IF_ERROR(Load());
-  if (IsFinal(record_.run.state())) return absl::OkStatus();
+  if (IsFinalRunState(record_.run.state())) return absl::OkStatus();
   if (record_.cancel_requested) {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, "", v1::PHASE_STATE_CANCELLED);
   }

@@ -11,18 +11,14 @@
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/policy/budget_ledger.h"
+#include "services/supervisor/policy/issue_tracking.h"
 #include "services/supervisor/policy/model_selector.h"
 #include "services/supervisor/policy/preview.h"
 #include "services/supervisor/run_spec.h"
-#include "services/supervisor/policy/issue_tracking.h"
+#include "services/supervisor/run_state.h"
 
 namespace autopack::supervisor {
 namespace {
-
-bool IsFinal(v1::RunState s) {
-  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
-         s != v1::RUN_STATE_RUNNING;
-}
 
 // Copies the run, tier and phase lines of `report` into `run`.
 void AttachUsage(const v1::UsageReport& report, v1::Run* run) {
@@ -41,7 +37,7 @@ void AttachUsage(const v1::UsageReport& report, v1::Run* run) {
 }
 
 std::string NewRunId() {
-  static absl::BitGen gen;
+  static thread_local absl::BitGen gen;
   return absl::StrCat(absl::FormatTime("run-%Y%m%d-%H%M%S-", absl::Now(), absl::UTCTimeZone()),
                       absl::StrFormat("%06x", absl::Uniform<uint32_t>(gen, 0, 1u << 24)));
 }
@@ -342,7 +338,7 @@ absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
     }
     if (!events.empty()) continue;
     ASSIGN_OR_RETURN(record, store_->GetRun(request.run_id()));
-    if (IsFinal(record.run.state()) && record.last_sequence <= after) return absl::OkStatus();
+    if (IsFinalRunState(record.run.state()) && record.last_sequence <= after) return absl::OkStatus();
     if (stopping_) return absl::UnavailableError("supervisor is shutting down; watch again");
   }
 }

@@ -13,14 +13,10 @@
 #include "nlohmann/json.hpp"
 #include "services/common/files.h"
 #include "services/common/status_macros.h"
+#include "services/supervisor/run_state.h"
 
 namespace autopack::testing {
 namespace {
-
-bool IsFinal(v1::RunState s) {
-  return s != v1::RUN_STATE_UNSPECIFIED && s != v1::RUN_STATE_CREATED &&
-         s != v1::RUN_STATE_RUNNING;
-}
 
 constexpr char kFakeKeyEnv[] = "AUTOPACK_E2E_FAKE_KEY";
 
@@ -145,7 +141,7 @@ absl::StatusOr<v1::Run> WaitForRunEnd(v1::SupervisorService::Stub* stub,
     v1::GetRunRequest request;
     request.set_run_id(run_id);
     const grpc::Status status = stub->GetRun(&context, request, &run);
-    if (status.ok() && IsFinal(run.state())) return run;
+    if (status.ok() && supervisor::IsFinalRunState(run.state())) return run;
     absl::SleepFor(absl::Milliseconds(100));
   }
   return absl::DeadlineExceededError(absl::StrCat("run ", run_id, " did not end within ",

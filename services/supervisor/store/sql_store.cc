@@ -14,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/common/status_macros.h"
+#include "services/supervisor/run_state.h"
 
 namespace autopack::supervisor {
 namespace {
@@ -35,11 +36,6 @@ constexpr char kLedgerColumns[] =
 constexpr char kBacklogColumns[] =
     "project_id, fingerprint, issue, worst_severity, occurrences, run_ids, tier_ids, "
     "first_run_id, last_run_id, needs_cleanup, first_seen_us, last_seen_us";
-
-bool IsFinal(v1::RunState state) {
-  return state != v1::RUN_STATE_CREATED && state != v1::RUN_STATE_RUNNING &&
-         state != v1::RUN_STATE_UNSPECIFIED;
-}
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
@@ -471,7 +467,7 @@ absl::Status SqlStore::RequestCancel(const std::string& run_id, const std::strin
                      c.Query(Sql("SELECT state FROM runs WHERE run_id = $1 ROW_LOCK"), {run_id}));
     if (rows.empty()) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
     const auto state = static_cast<v1::RunState>(rows[0].Int(0));
-    if (IsFinal(state)) {
+    if (IsFinalRunState(state)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "run ", run_id, " already ended in ", v1::RunState_Name(state)));
     }
