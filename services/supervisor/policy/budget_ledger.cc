@@ -324,27 +324,34 @@ absl::StatusOr<Reservation> BudgetLedger::Reserve(const CallRequest& call) {
   return granted;
 }
 
+absl::StatusOr<LedgerEntry> BudgetLedger::ClosingEntry(absl::string_view reservation_id,
+                                                       LedgerEntryKind kind) const {
+  auto it = open_.find(std::string(reservation_id));
+  if (it == open_.end()) {
+    return closed_.count(std::string(reservation_id))
+               ? absl::FailedPreconditionError(absl::StrCat(
+                     "reservation '", reservation_id, "' is already settled or released"))
+               : absl::NotFoundError(absl::StrCat("no reservation '", reservation_id,
+                                                  "' in run '", options_.run_id, "'"));
+  }
+  LedgerEntry entry;
+  entry.kind = kind;
+  entry.reservation_id = std::string(reservation_id);
+  entry.tier_id = it->second.tier_id;
+  entry.phase_id = it->second.phase_id;
+  entry.role = it->second.role;
+  entry.model = it->second.model;
+  return entry;
+}
+
 absl::StatusOr<Settlement> BudgetLedger::Settle(absl::string_view reservation_id,
                                                 absl::string_view model,
                                                 const v1::TokenUsage& usage) {
   absl::StatusOr<Settlement> settled;
   {
     absl::MutexLock lock(&mu_);
-    auto it = open_.find(std::string(reservation_id));
-    if (it == open_.end()) {
-      return closed_.count(std::string(reservation_id))
-                 ? absl::FailedPreconditionError(absl::StrCat(
-                       "reservation '", reservation_id, "' is already settled or released"))
-                 : absl::NotFoundError(absl::StrCat("no reservation '", reservation_id,
-                                                    "' in run '", options_.run_id, "'"));
-    }
-    LedgerEntry entry;
-    entry.kind = LedgerEntryKind::kSettle;
-    entry.reservation_id = std::string(reservation_id);
-    entry.tier_id = it->second.tier_id;
-    entry.phase_id = it->second.phase_id;
-    entry.role = it->second.role;
-    entry.model = model.empty() ? it->second.model : std::string(model);
+    ASSIGN_OR_RETURN(LedgerEntry entry, ClosingEntry(reservation_id, LedgerEntryKind::kSettle));
+    if (!model.empty()) entry.model = std::string(model);
     entry.usage = usage;
     ASSIGN_OR_RETURN(entry.cost_micro_usd, config_.prices.Cost(entry.model, usage));
     entry.tokens = TotalTokens(usage);
@@ -358,21 +365,7 @@ absl::StatusOr<Settlement> BudgetLedger::Settle(absl::string_view reservation_id
 absl::Status BudgetLedger::Release(absl::string_view reservation_id) {
   {
     absl::MutexLock lock(&mu_);
-    auto it = open_.find(std::string(reservation_id));
-    if (it == open_.end()) {
-      return closed_.count(std::string(reservation_id))
-                 ? absl::FailedPreconditionError(absl::StrCat(
-                       "reservation '", reservation_id, "' is already settled or released"))
-                 : absl::NotFoundError(absl::StrCat("no reservation '", reservation_id,
-                                                    "' in run '", options_.run_id, "'"));
-    }
-    LedgerEntry entry;
-    entry.kind = LedgerEntryKind::kRelease;
-    entry.reservation_id = std::string(reservation_id);
-    entry.tier_id = it->second.tier_id;
-    entry.phase_id = it->second.phase_id;
-    entry.role = it->second.role;
-    entry.model = it->second.model;
+    ASSIGN_OR_RETURN(LedgerEntry entry, ClosingEntry(reservation_id, LedgerEntryKind::kRelease));
     RETURN_IF_ERROR(Append(entry));
     RETURN_IF_ERROR(Apply(entry, /*replaying=*/false).status());
   }

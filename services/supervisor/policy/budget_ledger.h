@@ -191,6 +191,11 @@ class BudgetLedger {
                                 const std::string& step_down_note) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Append(LedgerEntry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The settle or release entry that ends an open reservation; NOT_FOUND or
+  // FAILED_PRECONDITION when there is none to end.
+  absl::StatusOr<LedgerEntry> ClosingEntry(absl::string_view reservation_id,
+                                           LedgerEntryKind kind) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies a journaled entry. Returns DATA_LOSS for entries that do not fit
   // the current state (only possible when replaying).
   absl::StatusOr<Settlement> Apply(const LedgerEntry& entry, bool replaying)
