@@ -9,6 +9,7 @@
 #include "services/common/issue_fingerprint.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/policy/issue_tracking.h"
+#include "services/supervisor/policy/models_config.h"
 #include "services/supervisor/run_state.h"
 
 namespace autopack::supervisor {
@@ -343,6 +344,7 @@ absl::Status RunDriver::DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec
       selection_request.category = phase.task_category();
       selection_request.complexity = phase.complexity();
       selection_request.failed_attempts = failed;
+      selection_request.unavailable_providers = unavailable_providers_;
       absl::StatusOr<policy::Selection> selection = selector_.Select(selection_request);
       if (!selection.ok()) {
         *end = PhaseEnd{v1::PHASE_STATE_FAILED, v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
@@ -489,6 +491,48 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::PeerFailure(const absl::Stat
   }
 }
 
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::FallBack(const PhaseContext& pc,
+                                                             absl::string_view role,
+                                                             const std::string& model,
+                                                             const absl::Status& error,
+                                                             AttemptRecord* attempt) {
+  unavailable_providers_.insert(policy::ProviderOf(model));
+  policy::SelectionRequest request;
+  request.category = pc.phase->task_category();
+  request.complexity = pc.phase->complexity();
+  // Attempts run one after another: attempt N follows N - 1 failed ones.
+  request.failed_attempts = attempt->attempt - 1;
+  request.unavailable_providers = unavailable_providers_;
+  absl::StatusOr<policy::Selection> selection = selector_.Select(request);
+  if (!selection.ok()) {
+    // No provider left: commit the release and pause; the run is retried later.
+    RETURN_IF_ERROR(Commit(Transition()).status());
+    return absl::UnavailableError(absl::StrCat(error.message(), "; no fallback: ",
+                                               selection.status().message()));
+  }
+  std::string& slot = role == kBuilder ? attempt->builder_model : attempt->auditor_model;
+  slot = role == kBuilder ? selection->builder_model : selection->auditor_model;
+  Transition t;
+  t.attempts.push_back(*attempt);
+  v1::PhaseStatus& status = PhaseStatusOf(pc.phase->phase_id());
+  status.set_builder_model(attempt->builder_model);
+  status.set_auditor_model(attempt->auditor_model);
+  status.set_selection_rationale(absl::StrCat(role, " model ", model, " unavailable (",
+                                              error.message(), "): ", selection->rationale));
+  t.phases.push_back(status);
+  v1::RunEvent event;
+  v1::AttemptEvent* a = event.mutable_attempt();
+  a->set_phase_id(pc.phase->phase_id());
+  a->set_attempt(attempt->attempt);
+  a->set_builder_model(attempt->builder_model);
+  a->set_auditor_model(attempt->auditor_model);
+  a->set_rationale(status.selection_rationale());
+  t.events.push_back(std::move(event));
+  RETURN_IF_ERROR(Commit(std::move(t)).status());
+  // Same step again, with the fallback model.
+  return AttemptResult::kSucceeded;
+}
+
 absl::StatusOr<RunDriver::AttemptResult> RunDriver::FailAttempt(const PhaseContext& pc,
                                                                 AttemptRecord* attempt,
                                                                 v1::AttemptFeedback feedback,
@@ -552,10 +596,13 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
       ctx_.peers->GeneratePatch({spec_.run_id(), phase_id}, request);
   if (!response.ok()) {
     const absl::StatusCode code = response.status().code();
-    if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled) {
+    if (code == absl::StatusCode::kCancelled) {
       return response.status();  // keep the reservation: the call is made again later
     }
     RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    if (code == absl::StatusCode::kUnavailable) {
+      return FallBack(pc, kBuilder, reservation->model, response.status(), attempt);
+    }
     RETURN_IF_ERROR(Commit(Transition()).status());
     if (code == absl::StatusCode::kDeadlineExceeded ||
         code == absl::StatusCode::kResourceExhausted) {
@@ -633,10 +680,11 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
       ctx_.peers->ReviewPatch({spec_.run_id(), phase_id}, request);
   if (!response.ok()) {
     const absl::StatusCode code = response.status().code();
-    if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kCancelled) {
-      return response.status();
-    }
+    if (code == absl::StatusCode::kCancelled) return response.status();
     RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    if (code == absl::StatusCode::kUnavailable) {
+      return FallBack(pc, kAuditor, reservation->model, response.status(), attempt);
+    }
     RETURN_IF_ERROR(Commit(Transition()).status());
     return PeerFailure(response.status(), "Auditor.ReviewPatch", end);
   }

@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -102,6 +103,12 @@ class RunDriver {
                                       PhaseEnd* end);
   absl::StatusOr<AttemptResult> Check(const PhaseContext& pc, AttemptRecord* attempt,
                                       PhaseEnd* end);
+  // After `model`'s provider answered UNAVAILABLE (past the peer's retries):
+  // records its fallback for `role` on the attempt, to make the same call
+  // again; UNAVAILABLE (the run pauses) when no fallback provider is left.
+  absl::StatusOr<AttemptResult> FallBack(const PhaseContext& pc, absl::string_view role,
+                                         const std::string& model, const absl::Status& error,
+                                         AttemptRecord* attempt);
   absl::StatusOr<AttemptResult> FailAttempt(const PhaseContext& pc, AttemptRecord* attempt,
                                             v1::AttemptFeedback feedback, absl::string_view why,
                                             absl::optional<std::string> head = absl::nullopt);
@@ -154,6 +161,8 @@ class RunDriver {
   std::map<std::string, int32_t> issue_counts_;
   // Set when a checkpoint found CancelRun's flag; the phase it was in.
   bool cancelled_ = false;
+  // Providers that answered UNAVAILABLE while this driver ran.
+  std::set<std::string> unavailable_providers_;
   std::string current_phase_;
 };
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "autopack/v1/auditor_mock.grpc.pb.h"
 #include "autopack/v1/builder_mock.grpc.pb.h"
 #include "autopack/v1/gitadapter_mock.grpc.pb.h"
@@ -405,20 +406,46 @@ TEST_F(RunDriverTest, CancelDuringARunStopsAtTheNextSafePointAndReleasesTheReser
   ExpectLedgerSettled(spec, 1);
 }
 
-TEST_F(RunDriverTest, UnavailableBuilderPausesTheRunAndKeepsTheReservationForTheRetry) {
-  int calls = 0;
-  EXPECT_CALL(*builder_, GeneratePatch(_, _, _))
-      .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
-                                 v1::GeneratePatchResponse* out) {
+TEST_F(RunDriverTest, AnUnavailableProviderFallsBackToAnotherOne) {
+  ON_CALL(*builder_, GeneratePatch(_, _, _))
+      .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
+                                   v1::GeneratePatchResponse* out) {
         builder_requests_.push_back(r);
-        if (++calls <= 6) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "builder down");
+        if (absl::StartsWith(r.model(), "openai/")) {
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "openai: 503 after 2 retries");
+        }
+        out->set_outcome(v1::PATCH_OUTCOME_OK);
+        out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(100);
+        return grpc::Status::OK;
+      }));
+  const v1::RunSpec spec = Spec(1);
+  const RunRecord record = CreateAndDrive(spec);
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS) << record.run.state_reason();
+  const std::string fallback = policy_->models.FallbacksFor("openai/gpt-4o-mini").at(0);
+  EXPECT_EQ(Phase(record, 0, 0).builder_model(), fallback);
+  EXPECT_THAT(Phase(record, 0, 0).selection_rationale(), HasSubstr("unavailable"));
+  EXPECT_EQ(Phase(record, 0, 0).attempts(), 1);
+  EXPECT_EQ(builder_requests_.back().model(), fallback);
+  // The failed call's reservation was released; the two answered calls settled.
+  ExpectLedgerSettled(spec, 2);
+}
+
+TEST_F(RunDriverTest, WithNoProviderLeftTheRunPausesWithNothingReservedAndResumesLater) {
+  bool down = true;
+  ON_CALL(*builder_, GeneratePatch(_, _, _))
+      .WillByDefault(Invoke([&](grpc::ClientContext*, const v1::GeneratePatchRequest& r,
+                                v1::GeneratePatchResponse* out) {
+        builder_requests_.push_back(r);
+        if (down) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "provider down");
         out->set_outcome(v1::PATCH_OUTCOME_OK);
         out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
         out->set_model_used(r.model());
         out->mutable_usage()->set_input_tokens(10);
         return grpc::Status::OK;
       }));
-  v1::RunSpec spec = Spec(1);
+  const v1::RunSpec spec = Spec(1);
   ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
@@ -426,14 +453,21 @@ TEST_F(RunDriverTest, UnavailableBuilderPausesTheRunAndKeepsTheReservationForThe
   {
     RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
                      [lease] { return lease; }, [] { return false; });
-    EXPECT_THAT(driver.Drive(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("builder down")));
+    EXPECT_THAT(driver.Drive(),
+                StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no fallback")));
   }
-  EXPECT_EQ(Ledger(spec)->OpenReservations().size(), 1u);
-  // A later drive (e.g. after a restart) makes the same call again, once.
+  EXPECT_TRUE(Ledger(spec)->OpenReservations().empty());
+  auto record = store_->GetRun("run-1");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_RUNNING);
+  // Providers back: a later drive (another claim, another replica) finishes it.
+  down = false;
   RunDriver again(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
                   [lease] { return lease; }, [] { return false; });
   EXPECT_THAT(again.Drive(), IsOk());
-  EXPECT_EQ(builder_requests_.back().idempotency_key(), builder_requests_.front().idempotency_key());
+  record = store_->GetRun("run-1");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_DONE_SUCCESS);
   ExpectLedgerSettled(spec, 2);
 }
 
