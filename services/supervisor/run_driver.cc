@@ -426,7 +426,25 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Advance(
   }
 }
 
+int64_t RunDriver::PromptBytes(const v1::PhaseSpec& phase,
+                               const std::vector<v1::ContextFile>& context, int64_t extra) {
+  int64_t bytes = kPromptOverheadBytes + static_cast<int64_t>(phase.ByteSizeLong()) + extra;
+  for (const v1::ContextFile& f : context) bytes += f.content().size() + f.path().size();
+  return bytes;
+}
+
+absl::StatusOr<RunDriver::AttemptResult> RunDriver::ReservationFailure(const absl::Status& status,
+                                                                       PhaseEnd* end) {
+  if (status.code() != absl::StatusCode::kResourceExhausted) return status;
+  *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
+                  std::string(status.message())};
+  return AttemptResult::kPhaseEnded;
+}
+
 absl::StatusOr<std::vector<v1::ContextFile>> RunDriver::ReadContext(const v1::PhaseSpec& phase) {
+  // Failed attempts roll back, so a phase's context is the same for all its
+  // attempts and steps: read it once.
+  if (context_phase_ == phase.phase_id()) return context_;
   if (phase.context_paths().empty()) return std::vector<v1::ContextFile>();
   v1::ReadFilesRequest request;
   request.set_workspace_id(workspace_id_);
@@ -435,7 +453,9 @@ absl::StatusOr<std::vector<v1::ContextFile>> RunDriver::ReadContext(const v1::Ph
   request.set_max_total_bytes(ctx_.options.max_context_total_bytes);
   ASSIGN_OR_RETURN(v1::ReadFilesResponse response,
                    ctx_.peers->ReadFiles({spec_.run_id(), phase.phase_id()}, request));
-  return std::vector<v1::ContextFile>(response.files().begin(), response.files().end());
+  context_.assign(response.files().begin(), response.files().end());
+  context_phase_ = phase.phase_id();
+  return context_;
 }
 
 absl::StatusOr<policy::Reservation> RunDriver::ReserveCall(const PhaseContext& pc,
@@ -568,21 +588,13 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
   const std::string& phase_id = pc.phase->phase_id();
   absl::StatusOr<std::vector<v1::ContextFile>> context = ReadContext(*pc.phase);
   if (!context.ok()) return PeerFailure(context.status(), "reading context files", end);
-  int64_t input_bytes = kPromptOverheadBytes + pc.phase->ByteSizeLong();
-  for (const v1::ContextFile& f : *context) input_bytes += f.content().size() + f.path().size();
-  for (const v1::AttemptFeedback& f : feedback) input_bytes += ByteSize(f);
-
+  int64_t feedback_bytes = 0;
+  for (const v1::AttemptFeedback& f : feedback) feedback_bytes += ByteSize(f);
   absl::StatusOr<policy::Reservation> reservation =
-      ReserveCall(pc, kBuilder, attempt->builder_model, input_bytes,
+      ReserveCall(pc, kBuilder, attempt->builder_model,
+                  PromptBytes(*pc.phase, *context, feedback_bytes),
                   ctx_.policy->models.builder_call().max_output_tokens);
-  if (!reservation.ok()) {
-    if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
-      return reservation.status();
-    }
-    *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
-                    std::string(reservation.status().message())};
-    return AttemptResult::kPhaseEnded;
-  }
+  if (!reservation.ok()) return ReservationFailure(reservation.status(), end);
   RETURN_IF_ERROR(CheckpointOrStop("generate_patch"));
   v1::GeneratePatchRequest request;
   *request.mutable_phase() = *pc.phase;
@@ -649,19 +661,11 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
   }
   absl::StatusOr<std::vector<v1::ContextFile>> context = ReadContext(*pc.phase);
   if (!context.ok()) return PeerFailure(context.status(), "reading context files", end);
-  int64_t input_bytes = kPromptOverheadBytes + pc.phase->ByteSizeLong() + build.patch().size();
-  for (const v1::ContextFile& f : *context) input_bytes += f.content().size() + f.path().size();
   absl::StatusOr<policy::Reservation> reservation =
-      ReserveCall(pc, kAuditor, attempt->auditor_model, input_bytes,
+      ReserveCall(pc, kAuditor, attempt->auditor_model,
+                  PromptBytes(*pc.phase, *context, build.patch().size()),
                   ctx_.policy->models.auditor_call().max_output_tokens);
-  if (!reservation.ok()) {
-    if (reservation.status().code() != absl::StatusCode::kResourceExhausted) {
-      return reservation.status();
-    }
-    *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
-                    std::string(reservation.status().message())};
-    return AttemptResult::kPhaseEnded;
-  }
+  if (!reservation.ok()) return ReservationFailure(reservation.status(), end);
   RETURN_IF_ERROR(CheckpointOrStop("review_patch"));
   v1::ReviewPatchRequest request;
   *request.mutable_phase() = *pc.phase;

@@ -122,6 +122,13 @@ class RunDriver {
                                                   const std::string& model,
                                                   int64_t input_bytes, int64_t output_tokens);
   absl::StatusOr<std::vector<v1::ContextFile>> ReadContext(const v1::PhaseSpec& phase);
+  // An upper bound, in bytes (so also in tokens), of a prompt carrying the
+  // phase, its context and `extra` bytes (feedback, the patch under review).
+  static int64_t PromptBytes(const v1::PhaseSpec& phase,
+                             const std::vector<v1::ContextFile>& context, int64_t extra);
+  // RESOURCE_EXHAUSTED from the ledger ends the phase BUDGET_EXHAUSTED; other
+  // errors are returned.
+  absl::StatusOr<AttemptResult> ReservationFailure(const absl::Status& status, PhaseEnd* end);
 
   // Commits `t` plus staged ledger entries and warning events.
   absl::StatusOr<CommitResult> Commit(Transition t);
@@ -157,6 +164,9 @@ class RunDriver {
   // Journal entries and warnings not yet committed to the store.
   size_t journal_committed_ = 0;
   std::vector<v1::BudgetWarning> pending_warnings_;
+  // The context files of phase context_phase_.
+  std::string context_phase_;
+  std::vector<v1::ContextFile> context_;
   // Occurrences per fingerprint within the run.
   std::map<std::string, int32_t> issue_counts_;
   // Set when a checkpoint found CancelRun's flag; the phase it was in.
