@@ -147,15 +147,15 @@ bool Succeeded(v1::RunState state) { return state == v1::RUN_STATE_DONE_SUCCESS;
 
 class Ctl {
  public:
-  explicit Ctl(std::shared_ptr<grpc::Channel> channel)
-      : stub_(v1::SupervisorService::NewStub(channel)) {}
+  Ctl(std::shared_ptr<grpc::Channel> channel, ClientOptions options)
+      : stub_(v1::SupervisorService::NewStub(channel)), options_(std::move(options)) {}
 
   template <typename Request, typename Response>
   absl::Status Unary(grpc::Status (v1::SupervisorService::Stub::*method)(
                          grpc::ClientContext*, const Request&, Response*),
                      const Request& request, Response* response) {
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::GetFlag(FLAGS_deadline)));
+    ApplyDeadline(options_, &context);
     return FromGrpcStatus(((*stub_).*method)(&context, request, response));
   }
 
@@ -190,6 +190,7 @@ class Ctl {
 
  private:
   std::unique_ptr<v1::SupervisorService::Stub> stub_;
+  ClientOptions options_;
 };
 
 absl::StatusOr<v1::RunSpec> PlanWithRepo(const std::string& path) {
@@ -215,9 +216,10 @@ int Main(const std::vector<std::string>& args) {
   options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.deadline = absl::GetFlag(FLAGS_deadline);
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateClientChannel(options);
   if (!channel.ok()) return Fail(channel.status());
-  Ctl ctl(*channel);
+  Ctl ctl(*channel, options);
   const std::string& command = args[0];
   const bool json = absl::GetFlag(FLAGS_json);
   const auto need_arg = [&]() -> bool {

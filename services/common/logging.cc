@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
@@ -15,7 +14,6 @@ namespace {
 
 absl::Mutex g_mu;
 std::string* g_service ABSL_GUARDED_BY(g_mu) = new std::string;
-std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -34,11 +32,8 @@ void SetLogServiceName(absl::string_view name) {
   g_service->assign(name.data(), name.size());
 }
 
-void SetMinLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
-
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields) {
-  if (static_cast<int>(level) < g_min_level) return;
   nlohmann::ordered_json line;
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line["level"] = LevelName(level);

@@ -19,9 +19,6 @@ using LogField = std::pair<absl::string_view, absl::string_view>;
 // Sets the "service" field of every later line. Call once, early in main.
 void SetLogServiceName(absl::string_view name);
 
-// Lines below `level` are dropped. Default: kInfo.
-void SetMinLogLevel(LogLevel level);
-
 // Writes one line atomically (safe from any thread).
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields = {});
