@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/llm/phase_prompt.h"
 #include "services/common/llm/untrusted_text.h"
+#include "services/common/text.h"
 
 namespace autopack::builder {
 namespace {
@@ -24,11 +25,6 @@ constexpr char kSystem[] =
     "never merge-conflict markers; text files only; paths relative to the repository root.\n"
     "- Change only what the phase needs, only under the allowed paths.\n"
     "If you cannot do the task, say why in one sentence and give no diff.\n";
-
-// Keeps the end of long tool output, where failures are reported.
-std::string Tail(const std::string& text, size_t max) {
-  return text.size() <= max ? text : absl::StrCat("[...]", text.substr(text.size() - max));
-}
 
 void AppendFeedback(const v1::AttemptFeedback& feedback, std::string* out) {
   absl::StrAppend(out, "\n### Attempt ", feedback.attempt(), "\n");
@@ -65,11 +61,11 @@ void AppendFeedback(const v1::AttemptFeedback& feedback, std::string* out) {
                     check.tests_failed() > 0 ? absl::StrCat(", ", check.tests_failed(), " tests failed")
                                              : "",
                     "). Output tail:\n",
-                    llm::FrameUntrusted("check output", Tail(check.output_tail(), 6000)));
+                    llm::FrameUntrusted("check output", KeepTail(check.output_tail(), 6000)));
   }
   if (!feedback.previous_patch().empty()) {
     absl::StrAppend(out, "The patch of that attempt, for reference:\n",
-                    llm::FrameUntrusted("previous patch", Tail(feedback.previous_patch(), 20000)));
+                    llm::FrameUntrusted("previous patch", KeepTail(feedback.previous_patch(), 20000)));
   }
 }
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 
 namespace autopack::builder {
 namespace {
@@ -85,8 +86,8 @@ class Parser {
         return LineError(Number(),
                          files_.empty()
                              ? absl::StrCat("expected a file header (diff --git or ---), got \"",
-                                            Clip(line), "\"")
-                             : absl::StrCat("unexpected \"", Clip(line), "\" after hunk ",
+                                            ClipForMessage(line), "\"")
+                             : absl::StrCat("unexpected \"", ClipForMessage(line), "\" after hunk ",
                                             files_.back().hunks.size(), " of ",
                                             Describe(files_.back()),
                                             " (its line counts may be wrong)"));
@@ -99,9 +100,6 @@ class Parser {
 
  private:
   int Number() const { return static_cast<int>(i_) + 1; }
-  static std::string Clip(absl::string_view line) {
-    return std::string(line.substr(0, 80));
-  }
 
   absl::Status StartFile() {
     RETURN_IF_ERROR(FinishFile());
@@ -204,7 +202,7 @@ class Parser {
     const std::string where =
         absl::StrCat("hunk ", file.hunks.size() + 1, " of ", Describe(file));
     if (!ParseHunkHeader(lines_[i_], &hunk)) {
-      return LineError(Number(), absl::StrCat(where, ": malformed header \"", Clip(lines_[i_]),
+      return LineError(Number(), absl::StrCat(where, ": malformed header \"", ClipForMessage(lines_[i_]),
                                               "\" (expected @@ -start,count +start,count @@)"));
     }
     ++i_;

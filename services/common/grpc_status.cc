@@ -2,12 +2,14 @@
 
 #include <string>
 
+#include "services/common/text.h"
+
 namespace autopack {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+                      ClipForMessage(SanitizeUtf8(status.message()), kMaxStatusMessageBytes));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -1,5 +1,7 @@
 // The one place where absl::Status and grpc::Status are converted. Codes map
-// one-to-one (both follow google.rpc.Code), messages are kept verbatim.
+// one-to-one (both follow google.rpc.Code). Messages going out are cut to
+// kMaxStatusMessageBytes: they travel in an HTTP/2 trailer, and a message that
+// quotes a huge caller-sent field whole stalls the caller's channel.
 #ifndef AUTOPACK_SERVICES_COMMON_GRPC_STATUS_H_
 #define AUTOPACK_SERVICES_COMMON_GRPC_STATUS_H_
 
@@ -10,6 +12,8 @@
 #include "grpcpp/support/status.h"
 
 namespace autopack {
+
+inline constexpr size_t kMaxStatusMessageBytes = 4096;
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);

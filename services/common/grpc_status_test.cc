@@ -1,5 +1,7 @@
 #include "services/common/grpc_status.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace autopack {
@@ -24,6 +26,16 @@ TEST(GrpcStatusTest, GrpcCodesMapToTheSameAbslCodes) {
   EXPECT_EQ(ToGrpcStatus(absl::DeadlineExceededError("slow")).error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
+}
+
+TEST(GrpcStatusTest, LongMessagesAreCutOnACharacterBoundary) {
+  std::string message(kMaxStatusMessageBytes - 1, 'x');
+  message += "\xe2\x82\xac";  // a 3-byte character across the limit
+  message += std::string(100000, 'y');
+  const grpc::Status converted = ToGrpcStatus(absl::InvalidArgumentError(message));
+  EXPECT_LT(converted.error_message().size(), kMaxStatusMessageBytes + 64);
+  EXPECT_EQ(converted.error_message().substr(kMaxStatusMessageBytes - 1, 4), "... ");
+  EXPECT_NE(converted.error_message().find("100003 more bytes"), std::string::npos);
 }
 
 }  // namespace

@@ -82,40 +82,4 @@ TestCounts ParseTestCounts(absl::string_view output) {
   return counts;
 }
 
-std::string SanitizeUtf8(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    unsigned min = 0;
-    if (c < 0x80) {
-      length = 1;
-    } else if ((c & 0xe0) == 0xc0) {
-      length = 2, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      length = 3, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      length = 4, min = 0x10000;
-    }
-    bool valid = length > 0 && i + length <= text.size();
-    unsigned code = length == 1 ? c : (c & (0x7f >> length));
-    for (size_t k = 1; valid && k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xc0) == 0x80;
-      code = (code << 6) | (next & 0x3f);
-    }
-    valid = valid && code >= min && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
-    if (valid) {
-      out.append(text.data() + i, length);
-      i += length;
-    } else {
-      out.push_back('?');
-      ++i;
-    }
-  }
-  return out;
-}
-
 }  // namespace autopack::gitadapter

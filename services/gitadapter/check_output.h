@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "services/common/text.h"  // SanitizeUtf8, used with the counts
 
 namespace autopack::gitadapter {
 
@@ -21,10 +22,6 @@ struct TestCounts {
 // plain "N passed, N failed". When a summary appears more than once the last
 // one counts.
 TestCounts ParseTestCounts(absl::string_view output);
-
-// `text` with every byte that is not part of valid UTF-8 replaced by '?', so it
-// fits a proto3 string field.
-std::string SanitizeUtf8(absl::string_view text);
 
 }  // namespace autopack::gitadapter
 

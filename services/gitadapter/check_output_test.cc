@@ -41,11 +41,5 @@ TEST(CheckOutputTest, PlainSummaryAndUnknown) {
   ExpectCounts("make: *** [all] Error 1\n", -1, -1, "");
 }
 
-TEST(CheckOutputTest, SanitizesInvalidUtf8) {
-  EXPECT_EQ(SanitizeUtf8("ok \xc3\xa4 \xff\xfe end"), "ok \xc3\xa4 ?? end");
-  EXPECT_EQ(SanitizeUtf8("cut \xe2\x82"), "cut ??");
-  EXPECT_EQ(SanitizeUtf8("\xed\xa0\x80"), "???");  // surrogate
-}
-
 }  // namespace
 }  // namespace autopack::gitadapter
