@@ -17,6 +17,7 @@
 #include "services/common/client.h"
 #include "services/common/logging.h"
 #include "services/common/server_flags.h"
+#include "services/common/url.h"
 #include "services/supervisor/peers.h"
 #include "services/supervisor/policy/policy_config.h"
 #include "services/supervisor/store/open_store.h"
@@ -40,6 +41,13 @@ ABSL_FLAG(absl::Duration, lease_ttl, absl::Seconds(30),
           "how long a claimed run stays with this replica without renewal");
 ABSL_FLAG(absl::Duration, claim_interval, absl::Seconds(1), "how often to look for runs");
 ABSL_FLAG(int32_t, max_concurrent_runs, 4, "runs driven at once by this replica");
+ABSL_FLAG(int32_t, max_phases_per_run, 500, "CreateRun refuses plans with more phases (over all tiers)");
+ABSL_FLAG(int32_t, max_tiers_per_run, 50, "CreateRun refuses plans with more tiers");
+ABSL_FLAG(int32_t, max_attempts_per_phase, 10, "CreateRun refuses a phase max_attempts above this");
+ABSL_FLAG(int32_t, max_watch_streams_per_caller, 16, "WatchRun streams one caller may hold open at once");
+ABSL_FLAG(absl::Duration, max_peer_outage, absl::Hours(1),
+          "a run whose Builder, Auditor or GitAdapter stays unreachable this long ends "
+          "DONE_FAILED_ENVIRONMENT; 0 waits forever");
 ABSL_FLAG(std::string, crash_before, "",
           "crash testing only: STEP:N kills this process with SIGKILL at the N-th "
           "checkpoint named STEP: before a side effect (open_workspace, generate_patch, "
@@ -113,6 +121,10 @@ int Main() {
   options.lease_ttl = absl::GetFlag(FLAGS_lease_ttl);
   options.claim_interval = absl::GetFlag(FLAGS_claim_interval);
   options.max_concurrent_runs = absl::GetFlag(FLAGS_max_concurrent_runs);
+  options.spec_limits.max_phases = absl::GetFlag(FLAGS_max_phases_per_run);
+  options.spec_limits.max_tiers = absl::GetFlag(FLAGS_max_tiers_per_run);
+  options.spec_limits.max_attempts = absl::GetFlag(FLAGS_max_attempts_per_phase);
+  options.driver.max_peer_outage = absl::GetFlag(FLAGS_max_peer_outage);
   absl::StatusOr<std::function<absl::Status(absl::string_view)>> hook =
       CrashHook(absl::GetFlag(FLAGS_crash_before));
   if (!hook.ok()) {
@@ -123,8 +135,8 @@ int Main() {
 
   Supervisor core(store->get(), &*policy, &peers, options);
   core.Start();
-  LogInfo(absl::StrCat("replica ", options.replica_id, " using ", absl::GetFlag(FLAGS_store)));
-  SupervisorServiceImpl service(&core);
+  LogInfo(absl::StrCat("replica ", options.replica_id, " using ", RedactUrl(absl::GetFlag(FLAGS_store))));
+  SupervisorServiceImpl service(&core, absl::GetFlag(FLAGS_max_watch_streams_per_caller));
   const absl::Status status = ServeUntilSignal(
       ServerOptionsFromFlags("supervisor", 50051),
       {{&service, v1::SupervisorService::service_full_name()}});

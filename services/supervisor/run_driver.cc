@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "services/common/issue_fingerprint.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 #include "services/supervisor/policy/issue_tracking.h"
 #include "services/supervisor/policy/models_config.h"
 #include "services/supervisor/run_state.h"
@@ -166,6 +167,11 @@ v1::UsageEvent RunDriver::UsageEventFor(const std::string& phase_id, absl::strin
   return event;
 }
 
+bool IsTransientPeerError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
 absl::Status RunDriver::CheckpointOrStop(absl::string_view step) {
   if (stopping_()) return absl::CancelledError("supervisor is stopping");
   // Before a side effect is a safe point to honour CancelRun; between an
@@ -197,11 +203,22 @@ absl::Status RunDriver::Drive() {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, current_phase_,
                   v1::PHASE_STATE_CANCELLED);
   }
+  const DriverOptions& o = ctx_.options;
+  if (IsTransientPeerError(status) && o.max_peer_outage > absl::ZeroDuration() &&
+      absl::Now() - o.peer_failing_since >= o.max_peer_outage) {
+    return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                  absl::StrCat("a service stayed unreachable for more than ",
+                               absl::FormatDuration(o.max_peer_outage), ": ", status.message()),
+                  current_phase_, v1::PHASE_STATE_FAILED);
+  }
   return status;
 }
 
 absl::Status RunDriver::DriveTiers() {
   RETURN_IF_ERROR(StartRun());
+  // StartRun ends the run itself when the repository or the check command is
+  // unusable; no model is called then.
+  if (IsFinalRunState(record_.run.state())) return absl::OkStatus();
   for (const v1::TierSpec& tier : spec_.tiers()) {
     bool run_ended = false;
     RETURN_IF_ERROR(DriveTier(tier, &run_ended));
@@ -233,10 +250,7 @@ absl::Status RunDriver::StartRun() {
   absl::StatusOr<v1::OpenWorkspaceResponse> ws =
       ctx_.peers->OpenWorkspace({spec_.run_id(), ""}, request);
   if (!ws.ok()) {
-    if (ws.status().code() == absl::StatusCode::kUnavailable ||
-        ws.status().code() == absl::StatusCode::kDeadlineExceeded) {
-      return ws.status();
-    }
+    if (IsTransientPeerError(ws.status())) return ws.status();
     return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
                   absl::StrCat("cannot open the repository: ", ws.status().message()), "",
                   v1::PHASE_STATE_SKIPPED);
@@ -249,7 +263,56 @@ absl::Status RunDriver::StartRun() {
     t.run.head_sha = ws->head_sha();
     RETURN_IF_ERROR(Commit(std::move(t)).status());
   }
+  return Preflight();
+}
+
+absl::Status RunDriver::Preflight() {
+  // Only before the first attempt: later the checks of every attempt say the same.
+  for (const v1::TierStatus& tier : record_.run.tiers()) {
+    for (const v1::PhaseStatus& phase : tier.phases()) {
+      if (phase.attempts() > 0) return absl::OkStatus();
+    }
+  }
+  RETURN_IF_ERROR(CheckpointOrStop("preflight_checks"));
+  absl::StatusOr<v1::RunChecksResponse> response = ctx_.peers->RunChecks({spec_.run_id(), ""}, ChecksRequest());
+  if (!response.ok()) {
+    if (IsTransientPeerError(response.status())) return response.status();
+    return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                  absl::StrCat("check_command cannot run in the workspace: ", response.status().message()), "",
+                  v1::PHASE_STATE_SKIPPED);
+  }
+  if (const std::string refused = RefuseUnsandboxed(response->result()); !refused.empty()) {
+    return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT, refused, "", v1::PHASE_STATE_SKIPPED);
+  }
+  const v1::CheckResult& result = response->result();
+  // The shell's codes for "not found" and "not executable": no patch can fix
+  // the command itself, so calling a model would only spend the budget.
+  if (!result.timed_out() && (result.exit_code() == 126 || result.exit_code() == 127)) {
+    return Finish(v1::RUN_STATE_DONE_FAILED_ENVIRONMENT,
+                  absl::StrCat("check_command cannot run on the base commit (exit ", result.exit_code(),
+                               ", the shell's \"", result.exit_code() == 127 ? "command not found" : "not executable",
+                               "\"): ", KeepTail(result.output_tail(), 500)),
+                  "", v1::PHASE_STATE_SKIPPED);
+  }
   return absl::OkStatus();
+}
+
+v1::RunChecksRequest RunDriver::ChecksRequest() const {
+  v1::RunChecksRequest request;
+  request.set_workspace_id(workspace_id_);
+  request.set_command(spec_.check_command());
+  const absl::Duration timeout = spec_.has_check_timeout() && DurationOf(spec_.check_timeout()) > absl::ZeroDuration()
+                                     ? DurationOf(spec_.check_timeout())
+                                     : ctx_.options.default_check_timeout;
+  request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(timeout));
+  return request;
+}
+
+std::string RunDriver::RefuseUnsandboxed(const v1::CheckResult& result) const {
+  if (result.sandboxed() || spec_.allow_unsandboxed_checks()) return "";
+  return absl::StrCat("GitAdapter ran the check command without a sandbox (",
+                      result.sandbox_note().empty() ? "no reason given" : ClipForMessage(result.sandbox_note(), 300),
+                      "); the run spec does not allow that (allow_unsandboxed_checks)");
 }
 
 absl::Status RunDriver::DriveTier(const v1::TierSpec& tier, bool* run_ended) {
@@ -814,17 +877,20 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Check(const PhaseContext& pc
   const std::string& phase_id = pc.phase->phase_id();
   if (attempt->step == AttemptStep::kApplied) {
     RETURN_IF_ERROR(CheckpointOrStop("run_checks"));
-    v1::RunChecksRequest request;
-    request.set_workspace_id(workspace_id_);
-    request.set_command(spec_.check_command());
-    const absl::Duration timeout = spec_.has_check_timeout() &&
-                                           DurationOf(spec_.check_timeout()) > absl::ZeroDuration()
-                                       ? DurationOf(spec_.check_timeout())
-                                       : ctx_.options.default_check_timeout;
-    request.mutable_timeout()->set_seconds(absl::ToInt64Seconds(timeout));
     absl::StatusOr<v1::RunChecksResponse> response =
-        ctx_.peers->RunChecks({spec_.run_id(), phase_id}, request);
+        ctx_.peers->RunChecks({spec_.run_id(), phase_id}, ChecksRequest());
     if (!response.ok()) return PeerFailure(response.status(), "GitAdapter.RunChecks", end);
+    if (const std::string refused = RefuseUnsandboxed(response->result()); !refused.empty()) {
+      // GitAdapter changed its sandbox since the preflight. The commit was
+      // never checked as the spec demands: it leaves the branch.
+      v1::RollbackRequest rollback;
+      rollback.set_workspace_id(workspace_id_);
+      rollback.set_commit_sha(pc.head_before);
+      absl::StatusOr<v1::RollbackResponse> rolled = ctx_.peers->Rollback({spec_.run_id(), phase_id}, rollback);
+      if (!rolled.ok()) return PeerFailure(rolled.status(), "GitAdapter.Rollback", end);
+      *end = PhaseEnd{v1::PHASE_STATE_FAILED, v1::RUN_STATE_DONE_FAILED_ENVIRONMENT, refused};
+      return AttemptResult::kPhaseEnded;
+    }
     RETURN_IF_ERROR(CheckpointOrStop("record_checks"));
     attempt->step = AttemptStep::kChecked;
     attempt->check = response->result();

@@ -47,7 +47,17 @@ struct DriverOptions {
   // "record_apply", "record_checks"); a non-OK status stops the driver there.
   // Crash tests kill the process from here.
   std::function<absl::Status(absl::string_view step)> before_side_effect;
+  // A run whose peers have failed transiently (UNAVAILABLE, DEADLINE_EXCEEDED)
+  // since `peer_failing_since` is ended DONE_FAILED_ENVIRONMENT once that has
+  // lasted `max_peer_outage`, instead of being retried forever; zero waits
+  // forever. The scheduler sets `peer_failing_since` from the run's earlier
+  // drives.
+  absl::Duration max_peer_outage = absl::Hours(1);
+  absl::Time peer_failing_since = absl::InfiniteFuture();
 };
+
+// UNAVAILABLE or DEADLINE_EXCEEDED from a peer: the run is resumed later.
+bool IsTransientPeerError(const absl::Status& status);
 
 // Everything a driver needs that outlives it.
 struct DriverContext {
@@ -87,6 +97,14 @@ class RunDriver {
   // Everything after Load: start, tiers in order, the final transition.
   absl::Status DriveTiers();
   absl::Status StartRun();
+  // Runs the check command once on the base before any model is called; ends
+  // the run DONE_FAILED_ENVIRONMENT when it cannot run or runs unsandboxed
+  // against the spec.
+  absl::Status Preflight();
+  v1::RunChecksRequest ChecksRequest() const;
+  // Why `result` may not be used (empty when it may): it ran without a
+  // sandbox and the spec does not allow that.
+  std::string RefuseUnsandboxed(const v1::CheckResult& result) const;
   absl::Status DriveTier(const v1::TierSpec& tier, bool* run_ended);
   // Runs attempts of a phase until it completes or ends the run (`end` set).
   absl::Status DrivePhase(const v1::TierSpec& tier, const v1::PhaseSpec& phase,

@@ -92,6 +92,7 @@ class RunDriverTest : public ::testing::Test {
         .WillByDefault(Invoke([](grpc::ClientContext*, const v1::RunChecksRequest&,
                                  v1::RunChecksResponse* out) {
           out->mutable_result()->set_passed(true);
+          out->mutable_result()->set_sandboxed(true);
           out->mutable_result()->set_output_tail("3 passed in 0.01s");
           return grpc::Status::OK;
         }));
@@ -289,11 +290,12 @@ TEST_F(RunDriverTest, ApplyRejectionThenSuccess) {
 TEST_F(RunDriverTest, FailingChecksAreRolledBackAndRetried) {
   int checks = 0;
   EXPECT_CALL(*git_, RunChecks(_, _, _))
-      .Times(2)
+      .Times(3)  // the preflight on the base, then one per attempt
       .WillRepeatedly(Invoke([&](grpc::ClientContext*, const v1::RunChecksRequest& r,
                                  v1::RunChecksResponse* out) {
         EXPECT_EQ(r.command(), "pytest -q");
-        const bool pass = ++checks > 1;
+        out->mutable_result()->set_sandboxed(true);
+        const bool pass = ++checks != 2;
         out->mutable_result()->set_passed(pass);
         out->mutable_result()->set_exit_code(pass ? 0 : 1);
         out->mutable_result()->set_tests_failed(pass ? 0 : 1);
@@ -469,6 +471,99 @@ TEST_F(RunDriverTest, WithNoProviderLeftTheRunPausesWithNothingReservedAndResume
   ASSERT_THAT(record, IsOk());
   EXPECT_EQ(record->run.state(), v1::RUN_STATE_DONE_SUCCESS);
   ExpectLedgerSettled(spec, 2);
+}
+
+}  // namespace
+}  // namespace autopack::supervisor
+
+namespace autopack::supervisor {
+namespace {
+
+TEST_F(RunDriverTest, ACheckCommandThatCannotRunEndsTheRunBeforeAnyModelCall) {
+  ON_CALL(*git_, RunChecks(_, _, _))
+      .WillByDefault(Invoke([](grpc::ClientContext*, const v1::RunChecksRequest&, v1::RunChecksResponse* out) {
+        out->mutable_result()->set_sandboxed(true);
+        out->mutable_result()->set_exit_code(127);
+        out->mutable_result()->set_output_tail("sh: 1: pytest: not found\n");
+        return grpc::Status::OK;
+      }));
+  const RunRecord record = CreateAndDrive(Spec(2));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_ENVIRONMENT);
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("exit 127"));
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("pytest: not found"));
+  EXPECT_TRUE(builder_requests_.empty());
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_SKIPPED);
+  ExpectLedgerSettled(Spec(2), 0);
+}
+
+TEST_F(RunDriverTest, AnUnopenableRepositoryEndsTheRunBeforeAnyModelCall) {
+  ON_CALL(*git_, OpenWorkspace(_, _, _))
+      .WillByDefault(Return(grpc::Status(grpc::StatusCode::NOT_FOUND, "repo_url: /srv/hello does not exist")));
+  const RunRecord record = CreateAndDrive(Spec(1));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_ENVIRONMENT);
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("does not exist"));
+  EXPECT_TRUE(builder_requests_.empty());
+}
+
+TEST_F(RunDriverTest, UnsandboxedChecksAreRefusedUnlessTheSpecAllowsThem) {
+  ON_CALL(*git_, RunChecks(_, _, _))
+      .WillByDefault(Invoke([](grpc::ClientContext*, const v1::RunChecksRequest&, v1::RunChecksResponse* out) {
+        out->mutable_result()->set_passed(true);
+        out->mutable_result()->set_sandboxed(false);
+        out->mutable_result()->set_sandbox_note("unsandboxed: --sandbox=none");
+        return grpc::Status::OK;
+      }));
+  const RunRecord refused = CreateAndDrive(Spec(1));
+  EXPECT_EQ(refused.run.state(), v1::RUN_STATE_DONE_FAILED_ENVIRONMENT);
+  EXPECT_THAT(refused.run.state_reason(), HasSubstr("without a sandbox (unsandboxed: --sandbox=none)"));
+  EXPECT_TRUE(builder_requests_.empty());
+
+  v1::RunSpec allowed = Spec(1);
+  allowed.set_run_id("run-2");
+  allowed.set_allow_unsandboxed_checks(true);
+  const RunRecord done = CreateAndDrive(allowed);
+  EXPECT_EQ(done.run.state(), v1::RUN_STATE_DONE_SUCCESS) << done.run.state_reason();
+}
+
+TEST_F(RunDriverTest, ChecksThatStopBeingSandboxedMidRunRollBackAndEndTheRun) {
+  int checks = 0;
+  ON_CALL(*git_, RunChecks(_, _, _))
+      .WillByDefault(Invoke([&](grpc::ClientContext*, const v1::RunChecksRequest&, v1::RunChecksResponse* out) {
+        out->mutable_result()->set_passed(true);
+        out->mutable_result()->set_sandboxed(++checks == 1);  // the preflight only
+        return grpc::Status::OK;
+      }));
+  const RunRecord record = CreateAndDrive(Spec(1));
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_ENVIRONMENT);
+  ASSERT_EQ(rollbacks_.size(), 1u);
+  EXPECT_EQ(rollbacks_[0], kBase);
+  EXPECT_EQ(Phase(record, 0, 0).commit_sha(), "");
+}
+
+TEST_F(RunDriverTest, APeerDownLongerThanTheOutageLimitEndsTheRun) {
+  ON_CALL(*git_, OpenWorkspace(_, _, _))
+      .WillByDefault(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")));
+  const v1::RunSpec spec = Spec(1);
+  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
+  ASSERT_THAT(leases, IsOk());
+  const Lease lease = leases->at(0);
+  DriverOptions options;
+  options.max_peer_outage = absl::Minutes(10);
+  options.peer_failing_since = absl::Now() - absl::Minutes(5);
+  {
+    RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), options}, [lease] { return lease; },
+                     [] { return false; });
+    EXPECT_THAT(driver.Drive(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("connection refused")));
+  }
+  options.peer_failing_since = absl::Now() - absl::Minutes(11);
+  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), options}, [lease] { return lease; },
+                   [] { return false; });
+  EXPECT_THAT(driver.Drive(), IsOk());
+  auto record = store_->GetRun("run-1");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_DONE_FAILED_ENVIRONMENT);
+  EXPECT_THAT(record->run.state_reason(), HasSubstr("unreachable for more than 10m"));
 }
 
 }  // namespace

@@ -110,9 +110,13 @@ void Supervisor::ClaimAndRenew() {
     }
     ActiveRun* raw = active.get();
     LogInfo("driving run", {{"run_id", lease.run_id}});
-    raw->thread = std::thread([this, raw] {
+    DriverOptions driver_options = options_.driver;
+    if (auto it = peer_failing_since_.find(lease.run_id); it != peer_failing_since_.end()) {
+      driver_options.peer_failing_since = it->second;
+    }
+    raw->thread = std::thread([this, raw, driver_options] {
       RunDriver driver(
-          DriverContext{store_, policy_, peers_, options_.driver},
+          DriverContext{store_, policy_, peers_, driver_options},
           [raw] {
             absl::MutexLock lease_lock(&raw->mu);
             return raw->lease;
@@ -154,6 +158,11 @@ void Supervisor::Reap(bool all) {
     // out retries of a run that keeps failing.
     if (result.ok() || result.code() == absl::StatusCode::kCancelled) {
       (void)store_->ReleaseLease(lease);
+    }
+    if (IsTransientPeerError(result)) {
+      peer_failing_since_.emplace(it->first, absl::Now());
+    } else if (result.code() != absl::StatusCode::kCancelled) {
+      peer_failing_since_.erase(it->first);
     }
     it = active_.erase(it);
   }
@@ -204,7 +213,7 @@ absl::Status Supervisor::CheckAgainstPolicy(const v1::RunSpec& spec) {
 absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest& request) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: must be set");
   v1::RunSpec spec = request.spec();
-  RETURN_IF_ERROR(ValidateRunSpec(spec));
+  RETURN_IF_ERROR(ValidateRunSpec(spec, options_.spec_limits));
   RETURN_IF_ERROR(CheckAgainstPolicy(spec));
   if (spec.run_id().empty()) spec.set_run_id(NewRunId());
   if (spec.project_id().empty()) spec.set_project_id(spec.repo_url());
@@ -311,13 +320,14 @@ absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest& 
 absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(
     const v1::PreviewRunRequest& request) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: must be set");
-  RETURN_IF_ERROR(ValidateRunSpec(request.spec()));
+  RETURN_IF_ERROR(ValidateRunSpec(request.spec(), options_.spec_limits));
   RETURN_IF_ERROR(CheckAgainstPolicy(request.spec()));
   return policy::PreviewRun(request.spec(), *policy_);
 }
 
 absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
-                                  const std::function<bool(const v1::RunEvent&)>& emit) {
+                                  const std::function<bool(const v1::RunEvent&)>& emit,
+                                  const std::function<bool()>& gone) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
   if (request.after_sequence() < 0) {
     return absl::InvalidArgumentError("after_sequence: must not be negative");
@@ -328,7 +338,7 @@ absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
   ASSIGN_OR_RETURN(*snapshot.mutable_snapshot(), RunWithUsage(record));
   if (!emit(snapshot)) return absl::OkStatus();
   int64_t after = request.after_sequence();
-  while (true) {
+  while (!gone()) {
     ASSIGN_OR_RETURN(std::vector<v1::RunEvent> events,
                      store_->WaitForEvents(request.run_id(), after,
                                            absl::Now() + absl::Milliseconds(500)));
@@ -341,6 +351,7 @@ absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
     if (IsFinalRunState(record.run.state()) && record.last_sequence <= after) return absl::OkStatus();
     if (stopping_) return absl::UnavailableError("supervisor is shutting down; watch again");
   }
+  return absl::OkStatus();
 }
 
 }  // namespace autopack::supervisor

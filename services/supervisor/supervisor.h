@@ -22,6 +22,7 @@
 #include "services/supervisor/peers.h"
 #include "services/supervisor/policy/policy_config.h"
 #include "services/supervisor/run_driver.h"
+#include "services/supervisor/run_spec.h"
 #include "services/supervisor/store/store.h"
 
 namespace autopack::supervisor {
@@ -36,6 +37,8 @@ struct SupervisorOptions {
   DriverOptions driver;
   // PreviewRun's estimate of a prompt, in tokens (no files are read).
   int64_t preview_input_tokens = 24000;
+  // Ceilings on what CreateRun and PreviewRun accept.
+  RunSpecLimits spec_limits;
 };
 
 class Supervisor {
@@ -61,11 +64,13 @@ class Supervisor {
 
   // Calls `emit` with the run's snapshot (sequence 0), then each event with a
   // sequence above request.after_sequence, in order, until the run has ended
-  // and every event was sent, or `emit` returns false (watcher gone).
-  // UNAVAILABLE when the supervisor stops first (the watcher may resume
-  // elsewhere with after_sequence).
+  // and every event was sent, or the watcher is gone: `emit` returns false or
+  // `gone` (polled between waits, so an idle abandoned stream ends too)
+  // returns true. UNAVAILABLE when the supervisor stops first (the watcher may
+  // resume elsewhere with after_sequence).
   absl::Status WatchRun(const v1::WatchRunRequest& request,
-                        const std::function<bool(const v1::RunEvent&)>& emit);
+                        const std::function<bool(const v1::RunEvent&)>& emit,
+                        const std::function<bool()>& gone);
 
  private:
   struct ActiveRun {
@@ -95,6 +100,9 @@ class Supervisor {
   bool nudged_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::unique_ptr<ActiveRun>> active_ ABSL_GUARDED_BY(mu_);
+  // Since when each run's drives have ended in a transient peer failure
+  // (DriverOptions::peer_failing_since); erased when a drive ends otherwise.
+  std::map<std::string, absl::Time> peer_failing_since_ ABSL_GUARDED_BY(mu_);
   std::thread claim_thread_;
 };
 

@@ -3,13 +3,16 @@
 #define AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_SERVICE_H_
 
 #include "autopack/v1/supervisor.grpc.pb.h"
+#include "services/common/stream_quota.h"
 #include "services/supervisor/supervisor.h"
 
 namespace autopack::supervisor {
 
 class SupervisorServiceImpl final : public v1::SupervisorService::Service {
  public:
-  explicit SupervisorServiceImpl(Supervisor* core) : core_(core) {}
+  // A caller may hold at most `max_watch_streams_per_caller` WatchRun streams.
+  explicit SupervisorServiceImpl(Supervisor* core, int max_watch_streams_per_caller = 16)
+      : core_(core), watch_quota_(max_watch_streams_per_caller) {}
 
   grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
                         v1::CreateRunResponse* response) override;
@@ -30,6 +33,7 @@ class SupervisorServiceImpl final : public v1::SupervisorService::Service {
 
  private:
   Supervisor* core_;  // not owned
+  StreamQuota watch_quota_;
 };
 
 }  // namespace autopack::supervisor

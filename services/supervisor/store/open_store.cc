@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/url.h"
 #include "services/supervisor/store/postgres_store.h"
 #include "services/supervisor/store/sqlite_store.h"
 
@@ -21,7 +22,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url, StoreOp
     return OpenPostgresStore(std::string(rest), std::move(options));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "store URL '", url,
+      "store URL '", RedactUrl(url),
       "' must start with sqlite:PATH, postgresql://, or postgres:CONNINFO"));
 }
 
