@@ -1,11 +1,14 @@
 #include "services/gitadapter/gitadapter.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 #include "services/gitadapter/check_output.h"
 #include "services/gitadapter/glob.h"
 #include "services/gitadapter/path_safety.h"
@@ -53,6 +56,42 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d, a
   if (d.seconds() < 0 || d.nanos() < 0) return absl::InvalidArgumentError("timeout must not be negative");
   const absl::Duration value = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
   return value == absl::ZeroDuration() ? fallback : value;
+}
+
+// What a caller sizes in RunChecks, against the server's ceilings.
+absl::Status ValidateChecksRequest(const v1::RunChecksRequest& request, const GitAdapterOptions& options) {
+  if (request.command().empty()) return absl::InvalidArgumentError("command is required");
+  if (request.command().size() > 4096) {
+    return absl::InvalidArgumentError(absl::StrCat("command is ", request.command().size(), " bytes; at most 4096"));
+  }
+  if (HasControlCharacters(request.command())) {
+    return absl::InvalidArgumentError("command must not contain NUL or other control characters");
+  }
+  if (request.max_output_bytes() < 0) return absl::InvalidArgumentError("max_output_bytes must not be negative");
+  if (request.max_output_bytes() > options.check_output_ceiling) {
+    return absl::InvalidArgumentError(absl::StrCat("max_output_bytes must be at most ", options.check_output_ceiling,
+                                                   " (this server's --check_output_ceiling)"));
+  }
+  const google::protobuf::Duration& t = request.timeout();
+  if (t.nanos() < 0 || t.nanos() >= 1000000000) return absl::InvalidArgumentError("timeout.nanos is out of range");
+  if (t.seconds() > absl::ToInt64Seconds(options.check_timeout_ceiling)) {
+    return absl::InvalidArgumentError(absl::StrCat("timeout must be at most ",
+                                                   absl::FormatDuration(options.check_timeout_ceiling),
+                                                   " (this server's --check_timeout_ceiling)"));
+  }
+  if (request.env_size() > 64) return absl::InvalidArgumentError("env has more than 64 variables");
+  for (const auto& [key, value] : request.env()) {
+    const bool plain = !key.empty() && key.size() <= 128 && !absl::ascii_isdigit(key[0]) &&
+                       std::all_of(key.begin(), key.end(), [](char c) { return absl::ascii_isalnum(c) || c == '_'; });
+    if (!plain) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("env: \"", ClipForMessage(key, 64), "\" is not a variable name ([A-Za-z_][A-Za-z0-9_]*)"));
+    }
+    if (value.size() > 4096 || HasControlCharacters(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("env[", key, "]: must be at most 4096 bytes without control characters"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Cuts `content` to at most `cap` bytes without splitting a UTF-8 sequence.
@@ -218,8 +257,7 @@ absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequ
 }
 
 absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksRequest& request) {
-  if (request.command().empty()) return absl::InvalidArgumentError("command is required");
-  if (request.max_output_bytes() < 0) return absl::InvalidArgumentError("max_output_bytes must not be negative");
+  RETURN_IF_ERROR(ValidateChecksRequest(request, options_));
   ASSIGN_OR_RETURN(const absl::Duration timeout, ToDuration(request.timeout(), options_.check_timeout));
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
   absl::MutexLock lock(&ws->mu);

@@ -24,6 +24,10 @@ struct GitAdapterOptions {
   // RunChecks limits when the request leaves them 0.
   absl::Duration check_timeout = absl::Minutes(10);
   int64_t check_max_output_bytes = 64 * 1024;
+  // The most a RunChecks request may ask for: the output tail is held in
+  // memory, and a check holds its workspace for as long as it runs.
+  absl::Duration check_timeout_ceiling = absl::Hours(2);
+  int64_t check_output_ceiling = 1024 * 1024;
 };
 
 // The commit trailer that records ApplyPatchRequest.idempotency_key.

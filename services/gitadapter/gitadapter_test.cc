@@ -78,7 +78,7 @@ class GitAdapterTest : public ::testing::Test {
   // (Re)creates the service objects on the same root, as a restart would.
   void Start() {
     adapter_.reset();
-    manager_ = std::make_unique<WorkspaceManager>(WorkspaceManagerOptions{root_, ""});
+    manager_ = std::make_unique<WorkspaceManager>(WorkspaceManagerOptions{root_, "", {*origin_}});
     runner_ = std::make_unique<ProcessCheckRunner>(ProcessCheckRunnerOptions{});
     adapter_ = std::make_unique<GitAdapter>(GitAdapterOptions{}, manager_.get(), runner_.get());
   }

@@ -1,7 +1,10 @@
 // gitadapter_server: the GitAdapter service (DESIGN.md §1).
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/time/time.h"
 #include "services/common/logging.h"
 #include "services/common/server_flags.h"
@@ -22,6 +25,14 @@ ABSL_FLAG(std::string, sandbox, "auto",
           "Check sandbox: auto (bubblewrap when it works, else run unsandboxed and say so in the result), "
           "required (refuse to run checks without it), off");
 ABSL_FLAG(std::string, bwrap_path, "/usr/bin/bwrap", "bubblewrap binary");
+ABSL_FLAG(absl::Duration, check_timeout_ceiling, absl::Hours(2), "The longest time limit a RunChecks request may ask for");
+ABSL_FLAG(int64_t, check_output_ceiling, 1024 * 1024, "The largest output tail a RunChecks request may ask for");
+ABSL_FLAG(std::vector<std::string>, local_repo_roots, {},
+          "Comma-separated directories that local repositories (paths, file:// URLs) may be cloned from; "
+          "a path resolving anywhere else is refused. Empty: only remote repositories");
+ABSL_FLAG(std::vector<std::string>, credentials_env_allowlist, {},
+          "Comma-separated environment variables that OpenWorkspaceRequest.credentials_env may name "
+          "(https tokens); any other name is refused");
 ABSL_FLAG(int64_t, read_max_file_bytes, 256 * 1024, "ReadFiles per-file cap when the request sets none");
 ABSL_FLAG(int64_t, read_max_total_bytes, 2 * 1024 * 1024, "ReadFiles total cap when the request sets none");
 
@@ -47,11 +58,16 @@ int main(int argc, char** argv) {
   if (!checks.sandbox_available()) {
     autopack::LogWarning("checks will run without a sandbox", {{"reason", checks.sandbox_note()}});
   }
-  ga::WorkspaceManager workspaces({absl::GetFlag(FLAGS_workspace_root), absl::GetFlag(FLAGS_credentials_dir)});
+  const std::vector<std::string> allowlist = absl::GetFlag(FLAGS_credentials_env_allowlist);
+  ga::WorkspaceManager workspaces({absl::GetFlag(FLAGS_workspace_root), absl::GetFlag(FLAGS_credentials_dir),
+                                   absl::GetFlag(FLAGS_local_repo_roots),
+                                   std::set<std::string>(allowlist.begin(), allowlist.end())});
   ga::GitAdapterOptions options;
   options.committer = {absl::GetFlag(FLAGS_committer_name), absl::GetFlag(FLAGS_committer_email)};
   options.check_timeout = absl::GetFlag(FLAGS_check_timeout);
   options.check_max_output_bytes = absl::GetFlag(FLAGS_check_max_output_bytes);
+  options.check_timeout_ceiling = absl::GetFlag(FLAGS_check_timeout_ceiling);
+  options.check_output_ceiling = absl::GetFlag(FLAGS_check_output_ceiling);
   options.max_file_bytes = absl::GetFlag(FLAGS_read_max_file_bytes);
   options.max_total_bytes = absl::GetFlag(FLAGS_read_max_total_bytes);
   ga::GitAdapter core(options, &workspaces, &checks);

@@ -13,6 +13,8 @@
 #include "absl/strings/str_split.h"
 #include "services/common/files.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
+#include "services/common/url.h"
 #include "services/gitadapter/git_repository.h"
 #include "services/gitadapter/path_safety.h"
 
@@ -29,7 +31,7 @@ absl::Status ValidateId(const std::string& value, absl::string_view field) {
                              return absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
                            });
   if (!plain_chars || absl::StrContains(value, "..") || absl::EndsWith(value, ".lock")) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " \"", value,
+    return absl::InvalidArgumentError(absl::StrCat(field, " \"", ClipForMessage(value, 64),
                                                    "\" must be 1-128 characters of [A-Za-z0-9._-], start with a "
                                                    "letter or digit, and contain no \"..\""));
   }
@@ -91,8 +93,78 @@ WorkspaceManager::WorkspaceManager(WorkspaceManagerOptions options) : options_(s
 
 std::string WorkspaceManager::WorkspaceDir(const std::string& id) const { return absl::StrCat(options_.root, "/", id); }
 
+absl::Status WorkspaceManager::CheckSource(const v1::OpenWorkspaceRequest& request) const {
+  const std::string& url = request.repo_url();
+  if (url.size() > 2048 || HasControlCharacters(url)) {
+    return absl::InvalidArgumentError("repo_url: must be at most 2048 bytes without control characters");
+  }
+  if (UrlHasCredentials(url)) {
+    return absl::InvalidArgumentError(
+        "repo_url: must not carry a password or token; use credentials_env or credentials_file");
+  }
+  const bool wants_credentials = !request.credentials_env().empty() || !request.credentials_file().empty();
+  const size_t scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : absl::AsciiStrToLower(url.substr(0, scheme_end));
+  // "user@host:path", git's scp-like ssh syntax: a colon before any slash.
+  const size_t colon = url.find(':');
+  const size_t at = url.find('@');
+  const size_t host_start = at != std::string::npos && at < colon ? at + 1 : 0;
+  const bool scp_like = scheme.empty() && colon != std::string::npos && colon > host_start && url[0] != '/' &&
+                        url.find('/') > colon && url.find_first_of(" \t") == std::string::npos &&
+                        colon + 1 < url.size() && url[colon + 1] != ':' &&
+                        std::all_of(url.begin() + host_start, url.begin() + colon,
+                                    [](char c) { return absl::ascii_isalnum(c) || c == '.' || c == '-'; });
+  if (scheme == "https" || scheme == "ssh" || scheme == "git+ssh" || scp_like) return absl::OkStatus();
+  if (scheme == "http" || scheme == "git") {
+    if (wants_credentials) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "repo_url: credentials are only sent over https:// or ssh://, not ", scheme, "://"));
+    }
+    return absl::OkStatus();
+  }
+  const size_t transport = url.find("::");
+  if ((!scheme.empty() && scheme != "file") || (transport != std::string::npos && transport < url.find('/'))) {
+    return absl::InvalidArgumentError(absl::StrCat("repo_url: transport \"", ClipForMessage(scheme.empty() ? url.substr(0, transport) : scheme, 16),
+                                                   "\" is not supported (https, ssh, http, git, file or a path)"));
+  }
+  if (wants_credentials) return absl::InvalidArgumentError("repo_url: a local repository takes no credentials");
+  // A local repository: only from under the configured roots, judged by the
+  // real path so that symlinks and ".." cannot leave them.
+  const std::string path = scheme.empty() ? url : url.substr(scheme_end + 3);
+  std::error_code error;
+  const std::filesystem::path real = std::filesystem::canonical(path, error);
+  if (error) {
+    return absl::NotFoundError(absl::StrCat("repo_url: local repository ", ClipForMessage(path, 200),
+                                            " does not exist or cannot be read: ", error.message()));
+  }
+  const auto under = [](const std::filesystem::path& child, const std::filesystem::path& parent) {
+    auto p = parent.begin();
+    auto c = child.begin();
+    for (; p != parent.end(); ++p, ++c) {
+      if (c == child.end() || *p != *c) return false;
+    }
+    return true;
+  };
+  const std::filesystem::path workspaces = std::filesystem::weakly_canonical(options_.root, error);
+  if (!error && under(real, workspaces)) {
+    return absl::PermissionDeniedError("repo_url: may not name a GitAdapter workspace");
+  }
+  for (const std::string& root : options_.local_roots) {
+    const std::filesystem::path real_root = std::filesystem::canonical(root, error);
+    if (!error && under(real, real_root)) return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat(
+      "repo_url: ", ClipForMessage(real.string(), 200),
+      " is not under a directory this GitAdapter clones local repositories from (--local_repo_roots)"));
+}
+
 absl::StatusOr<std::string> WorkspaceManager::Token(const v1::OpenWorkspaceRequest& request) const {
   if (!request.credentials_env().empty()) {
+    if (options_.credentials_env_allowlist.count(request.credentials_env()) == 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("credentials_env: \"", ClipForMessage(request.credentials_env(), 64),
+                       "\" is not one of the variables this GitAdapter allows (--credentials_env_allowlist)"));
+    }
     const char* value = std::getenv(request.credentials_env().c_str());
     if (value == nullptr || *value == '\0') {
       return absl::FailedPreconditionError(
@@ -149,7 +221,6 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
   const std::string id = request.workspace_id().empty() ? request.run_id() : request.workspace_id();
   RETURN_IF_ERROR(ValidateId(id, request.workspace_id().empty() ? "run_id" : "workspace_id"));
   if (!request.run_id().empty()) RETURN_IF_ERROR(ValidateId(request.run_id(), "run_id"));
-  if (absl::StrContains(request.repo_url(), "\n")) return absl::InvalidArgumentError("repo_url contains a newline");
 
   absl::MutexLock lock(&mu_);
   const std::string dir = WorkspaceDir(id);
@@ -168,7 +239,7 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
     }
     if (!request.repo_url().empty() && request.repo_url() != ws.info.repo_url) {
       return absl::FailedPreconditionError(
-          absl::StrCat("workspace \"", id, "\" was cloned from ", ws.info.repo_url, ", not ", request.repo_url()));
+          absl::StrCat("workspace \"", id, "\" was cloned from ", ws.info.repo_url, ", not ", ClipForMessage(request.repo_url(), 200)));
     }
     return Describe(ws, false);
   }
@@ -177,6 +248,7 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
     return absl::InvalidArgumentError(absl::StrCat("repo_url is required to create workspace \"", id, "\""));
   }
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id is required to create a workspace");
+  RETURN_IF_ERROR(CheckSource(request));
   ASSIGN_OR_RETURN(const std::string token, Token(request));
 
   // A directory without metadata is a creation that did not finish.

@@ -7,7 +7,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -36,6 +38,14 @@ struct Workspace {
 struct WorkspaceManagerOptions {
   std::string root;             // where workspaces live
   std::string credentials_dir;  // base of OpenWorkspaceRequest.credentials_file
+  // Where local repositories (paths, file:// URLs) may be cloned from; a path
+  // resolving elsewhere (another run's workspace, /etc, a credentials dir) is
+  // refused. Empty: no local repository may be cloned.
+  std::vector<std::string> local_roots;
+  // The environment variables OpenWorkspaceRequest.credentials_env may name.
+  // Anything else (a provider key, say) is refused: a caller must not be able
+  // to make GitAdapter send its environment to a URL of the caller's choice.
+  std::set<std::string> credentials_env_allowlist;
   // How repositories are cloned and reopened; GitRepository by default.
   std::function<absl::StatusOr<std::unique_ptr<Repository>>(const std::string& url, const std::string& dir,
                                                             const std::string& token)>
@@ -48,8 +58,11 @@ class WorkspaceManager {
   explicit WorkspaceManager(WorkspaceManagerOptions options);
 
   // Creates the workspace (clone, resolve base_ref, create or continue the
-  // branch) or reopens it when the id exists. INVALID_ARGUMENT for bad ids or a
-  // missing repo_url, NOT_FOUND for an unknown base_ref, FAILED_PRECONDITION
+  // branch) or reopens it when the id exists. INVALID_ARGUMENT for bad ids, a
+  // missing or malformed repo_url, credentials in the URL or credentials over
+  // a plaintext transport; PERMISSION_DENIED for a local path outside the
+  // local roots or a credentials_env not allowlisted; NOT_FOUND for a missing
+  // local repository or an unknown base_ref, FAILED_PRECONDITION
   // when an existing id belongs to another run or repository or credentials
   // are missing; clone errors as GitRepository::Clone reports them.
   absl::StatusOr<v1::OpenWorkspaceResponse> Open(const v1::OpenWorkspaceRequest& request);
@@ -65,6 +78,8 @@ class WorkspaceManager {
  private:
   absl::StatusOr<std::shared_ptr<Workspace>> Load(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::string> Token(const v1::OpenWorkspaceRequest& request) const;
+  // Why the request's repository may not be cloned, or OK; see the options.
+  absl::Status CheckSource(const v1::OpenWorkspaceRequest& request) const;
   std::string WorkspaceDir(const std::string& id) const;
 
   WorkspaceManagerOptions options_;

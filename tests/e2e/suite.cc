@@ -63,7 +63,8 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const std::string& name,
   ASSIGN_OR_RETURN(suite->git_,
                    ServerProcess::Start("services/gitadapter/gitadapter_server",
                                         {"--listen=127.0.0.1:0",
-                                         "--workspace_root=" + suite->workspace_root()}));
+                                         "--workspace_root=" + suite->workspace_root(),
+                                         "--local_repo_roots=" + suite->dir_}));
   return suite;
 }
 

@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -52,7 +53,8 @@ class GitAdapterServerTest : public ::testing::Test {
     server_.reset();
     auto server = testing::ServerProcess::Start(
         "services/gitadapter/gitadapter_server",
-        {"--listen=127.0.0.1:0", "--shutdown_grace=2s", "--workspace_root=" + root_, "--sandbox=required"});
+        {"--listen=127.0.0.1:0", "--shutdown_grace=2s", "--workspace_root=" + root_, "--sandbox=required",
+         absl::StrCat("--local_repo_roots=", std::getenv("TEST_TMPDIR"))});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     stub_ = v1::GitAdapterService::NewStub(
