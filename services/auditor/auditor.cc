@@ -7,8 +7,10 @@
 #include "services/auditor/llm_review.h"
 #include "services/auditor/static_checks.h"
 #include "services/common/issue_fingerprint.h"
+#include "services/common/llm/request_checks.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 
 namespace autopack::auditor {
 namespace {
@@ -33,17 +35,20 @@ Auditor::Auditor(const llm::LlmClient* llm, AuditorConfig config,
 absl::StatusOr<v1::ReviewPatchResponse> Auditor::ReviewPatch(
     const v1::ReviewPatchRequest& request) {
   if (request.patch().empty()) return absl::InvalidArgumentError("patch is empty");
-  if (request.model().empty()) return absl::InvalidArgumentError("model is empty");
-  if (request.max_output_tokens() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_output_tokens must be positive, got ",
-                                                   request.max_output_tokens()));
+  RETURN_IF_ERROR(llm::CheckModelCall({request.has_phase() ? &request.phase() : nullptr,
+                                       &request.context_files(), &request.model(),
+                                       request.max_output_tokens(), &request.idempotency_key(),
+                                       &request.run_id()}));
+  if (request.protected_paths_size() > 200) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("protected_paths has ", request.protected_paths_size(), " entries; at most 200"));
   }
   const std::string profile =
       request.auditor_profile().empty() ? "general" : request.auditor_profile();
   const auto focus = config_.profiles.find(profile);
   if (focus == config_.profiles.end()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("auditor_profile \"", profile, "\" is not in auditor.yaml"));
+        absl::StrCat("auditor_profile \"", ClipForMessage(profile, 64), "\" is not in auditor.yaml"));
   }
   RETURN_IF_ERROR(llm_->CheckModel(request.model()));
   v1::ReviewPatchRequest keyless = request;

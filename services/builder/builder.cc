@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/builder/builder_prompt.h"
 #include "services/builder/unified_diff.h"
+#include "services/common/llm/request_checks.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
 
@@ -19,10 +20,11 @@ absl::Status ValidateRequest(const v1::GeneratePatchRequest& request) {
   if (request.phase().description().empty()) {
     return absl::InvalidArgumentError("phase.description is empty");
   }
-  if (request.model().empty()) return absl::InvalidArgumentError("model is empty");
-  if (request.max_output_tokens() <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("max_output_tokens must be positive, got ",
-                                                   request.max_output_tokens()));
+  RETURN_IF_ERROR(llm::CheckModelCall({&request.phase(), &request.context_files(), &request.model(),
+                                       request.max_output_tokens(), &request.idempotency_key(),
+                                       &request.run_id()}));
+  if (request.feedback_size() > 50) {
+    return absl::InvalidArgumentError(absl::StrCat("feedback has ", request.feedback_size(), " entries; at most 50"));
   }
   return absl::OkStatus();
 }
