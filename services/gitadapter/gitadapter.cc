@@ -58,6 +58,16 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d, a
   return value == absl::ZeroDuration() ? fallback : value;
 }
 
+// A ref, revision or tag name a caller sent: git allows no control
+// characters in them, and none is longer than this.
+absl::Status CheckRef(const std::string& value, absl::string_view field) {
+  if (value.size() > 256 || HasControlCharacters(value)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": \"", ClipForMessage(value, 64),
+                                                   "\" is not a ref (at most 256 bytes, no control characters)"));
+  }
+  return absl::OkStatus();
+}
+
 // What a caller sizes in RunChecks, against the server's ceilings.
 absl::Status ValidateChecksRequest(const v1::RunChecksRequest& request, const GitAdapterOptions& options) {
   if (request.command().empty()) return absl::InvalidArgumentError("command is required");
@@ -241,6 +251,7 @@ absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPat
 
 absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequest& request) {
   if (request.commit_sha().empty()) return absl::InvalidArgumentError("commit_sha is required");
+  RETURN_IF_ERROR(CheckRef(request.commit_sha(), "commit_sha"));
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
   absl::MutexLock lock(&ws->mu);
   ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
@@ -275,6 +286,8 @@ absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksR
 }
 
 absl::StatusOr<v1::GetDiffResponse> GitAdapter::GetDiff(const v1::GetDiffRequest& request) {
+  RETURN_IF_ERROR(CheckRef(request.from_ref(), "from_ref"));
+  RETURN_IF_ERROR(CheckRef(request.to_ref(), "to_ref"));
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
   absl::MutexLock lock(&ws->mu);
   ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
@@ -290,6 +303,9 @@ absl::StatusOr<v1::GetDiffResponse> GitAdapter::GetDiff(const v1::GetDiffRequest
 
 absl::StatusOr<v1::TagSnapshotResponse> GitAdapter::TagSnapshot(const v1::TagSnapshotRequest& request) {
   if (request.tag().empty()) return absl::InvalidArgumentError("tag is required");
+  RETURN_IF_ERROR(CheckRef(request.tag(), "tag"));
+  RETURN_IF_ERROR(CheckRef(request.ref(), "ref"));
+  if (request.message().size() > 64 * 1024) return absl::InvalidArgumentError("message: at most 64 KiB");
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
   absl::MutexLock lock(&ws->mu);
   ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));

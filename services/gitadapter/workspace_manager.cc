@@ -249,6 +249,9 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
   }
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id is required to create a workspace");
   RETURN_IF_ERROR(CheckSource(request));
+  if (request.base_ref().size() > 256 || HasControlCharacters(request.base_ref())) {
+    return absl::InvalidArgumentError("base_ref: must be at most 256 bytes without control characters");
+  }
   ASSIGN_OR_RETURN(const std::string token, Token(request));
 
   // A directory without metadata is a creation that did not finish.
@@ -263,7 +266,7 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
     absl::StatusOr<std::string> base = repo->ResolveCommit(base_ref);
     if (!base.ok() && !request.base_ref().empty()) base = repo->ResolveCommit("origin/" + base_ref);
     if (!base.ok()) {
-      return absl::NotFoundError(absl::StrCat("base_ref \"", base_ref, "\" not found in ", request.repo_url()));
+      return absl::NotFoundError(absl::StrCat("base_ref \"", base_ref, "\" not found in ", ClipForMessage(request.repo_url(), 200)));
     }
     WorkspaceInfo& info = workspace->info;
     info = {id, request.run_id(), "autopack/" + request.run_id(), *base, request.repo_url()};

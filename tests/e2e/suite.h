@@ -26,6 +26,10 @@ class Suite {
                                                       PlanAnswers answers);
 
   FakeProviderServer& fake() { return *fake_; }
+  // The service processes, for tests that call them directly.
+  const ServerProcess& builder() const { return *builder_; }
+  const ServerProcess& auditor() const { return *auditor_; }
+  const ServerProcess& git() const { return *git_; }
   // Scratch directory of this suite.
   const std::string& dir() const { return dir_; }
   // Where gitadapter_server keeps its workspaces (<root>/<run id>/repo).
