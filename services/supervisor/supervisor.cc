@@ -245,7 +245,15 @@ absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequ
     return absl::InvalidArgumentError("page_size: must be between 0 and 500");
   }
   ListRunsQuery query;
-  for (int state : request.states()) query.states.push_back(static_cast<v1::RunState>(state));
+  if (request.states_size() > 32) return absl::InvalidArgumentError("states: at most 32 entries");
+  for (int state : request.states()) {
+    if (!v1::RunState_IsValid(state)) {
+      return absl::InvalidArgumentError(absl::StrCat("states: ", state, " is not a RunState value"));
+    }
+    query.states.push_back(static_cast<v1::RunState>(state));
+  }
+  if (request.project_id().size() > 2048) return absl::InvalidArgumentError("project_id: at most 2048 bytes");
+  if (request.page_token().size() > 1024) return absl::InvalidArgumentError("page_token: not a token from ListRuns");
   query.project_id = request.project_id();
   query.page_size = request.page_size() == 0 ? 50 : request.page_size();
   query.page_token = request.page_token();
@@ -275,6 +283,11 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
   if (request.page_size() < 0 || request.page_size() > 1000) {
     return absl::InvalidArgumentError("page_size: must be between 0 and 1000");
   }
+  if (!v1::Severity_IsValid(request.min_severity())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_severity: ", static_cast<int>(request.min_severity()), " is not a Severity value"));
+  }
+  if (request.page_token().size() > 1024) return absl::InvalidArgumentError("page_token: not a token from ListIssues");
   IssueQuery query;
   query.min_severity = request.min_severity();
   query.page_size = request.page_size() == 0 ? 100 : request.page_size();

@@ -193,6 +193,19 @@ TEST(BadInputTest, EveryRpcRefusesOversizedAndInvalidInputAndTheServersHoldTheir
                      v1::ListRunsResponse out;
                      return sup->ListRuns(c, r, &out);
                    }, grpc::StatusCode::INVALID_ARGUMENT, "page_size"});
+  cases.push_back({"ListRuns state 99", [&](grpc::ClientContext* c) {
+                     v1::ListRunsRequest r;
+                     r.add_states(static_cast<v1::RunState>(99));
+                     v1::ListRunsResponse out;
+                     return sup->ListRuns(c, r, &out);
+                   }, grpc::StatusCode::INVALID_ARGUMENT, "states"});
+  cases.push_back({"ListIssues severity 7", [&](grpc::ClientContext* c) {
+                     v1::ListIssuesRequest r;
+                     r.set_run_id("held");
+                     r.set_min_severity(static_cast<v1::Severity>(7));
+                     v1::ListIssuesResponse out;
+                     return sup->ListIssues(c, r, &out);
+                   }, grpc::StatusCode::INVALID_ARGUMENT, "min_severity"});
   cases.push_back({"ListIssues without scope", [&](grpc::ClientContext* c) {
                      v1::ListIssuesResponse out;
                      return sup->ListIssues(c, v1::ListIssuesRequest(), &out);
