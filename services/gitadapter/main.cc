@@ -1,4 +1,6 @@
 // gitadapter_server: the GitAdapter service (DESIGN.md §1).
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<ga::ProcessCheckRunner>> checks = ga::ProcessCheckRunner::Create(check_options);
   if (checks.ok()) {
     // Tried once, in the place workspaces will be, before any caller relies on it.
-    const std::string probe_dir = absl::GetFlag(FLAGS_workspace_root) + "/.sandbox-probe";
+    const std::string probe_dir = absl::StrCat(absl::GetFlag(FLAGS_workspace_root), "/.sandbox-probe-", getpid());
     std::error_code error;
     std::filesystem::remove_all(probe_dir, error);
     std::filesystem::create_directories(probe_dir, error);
