@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -96,6 +97,8 @@ struct Launch {
   // `workspace` bound at kStagedWorkspace.
   bool own_namespaces = false;
   std::string workspace;
+  // An fd the exec'd program inherits (bubblewrap's --args), or -1.
+  int inherited_fd = -1;
   std::vector<std::pair<int, rlim_t>> limits;
 };
 
@@ -166,6 +169,7 @@ char* Decimal(int value, char* buffer, size_t size) {
     const rlimit limit{value, resource == RLIMIT_CPU ? value + 1 : value};
     if (setrlimit(resource, &limit) != 0) ChildFail("setrlimit");
   }
+  if (launch.inherited_fd >= 0 && fcntl(launch.inherited_fd, F_SETFD, 0) != 0) ChildFail("pass bubblewrap's arguments");
   if (chdir(launch.dir.c_str()) != 0) ChildFail("chdir");
   execve(argv[0], argv, env);
   ChildFail("exec");
@@ -282,6 +286,18 @@ absl::Status AddSystemPaths(const std::vector<std::string>& paths, bool skip_mis
   return absl::OkStatus();
 }
 
+// A memfd holding bubblewrap's NUL-separated --args, read from the start.
+absl::StatusOr<int> ArgumentsFd(const std::string& args) {
+  const int fd = memfd_create("bwrap-args", MFD_CLOEXEC);
+  if (fd < 0) return absl::InternalError(absl::StrCat("memfd_create: ", std::strerror(errno)));
+  if (write(fd, args.data(), args.size()) != static_cast<ssize_t>(args.size()) || lseek(fd, 0, SEEK_SET) != 0) {
+    const int error = errno;
+    close(fd);
+    return absl::InternalError(absl::StrCat("writing bubblewrap's arguments: ", std::strerror(error)));
+  }
+  return fd;
+}
+
 absl::Status CheckExecutable(const std::string& path, absl::string_view field) {
   if (access(path.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
@@ -372,22 +388,44 @@ absl::StatusOr<v1::CheckResult> ProcessCheckRunner::Run(const CheckSpec& spec) {
   if (spec.timeout <= absl::ZeroDuration()) return absl::InvalidArgumentError("timeout must be positive");
   if (spec.max_output_bytes <= 0) return absl::InvalidArgumentError("max_output_bytes must be positive");
   for (const std::string& name : spec.read_only_entries) RETURN_IF_ERROR(CheckEntryName(name));
-  Launch launch;
-  launch.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/tmp", "TMPDIR=/tmp",
-                "LANG=C.UTF-8"};
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+      {"HOME", "/tmp"},
+      {"TMPDIR", "/tmp"},
+      {"LANG", "C.UTF-8"}};
   for (const auto& [key, value] : spec.env) {
     if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos) {
       return absl::InvalidArgumentError(absl::StrCat("env: invalid variable name \"", key, "\""));
     }
-    launch.env.push_back(absl::StrCat(key, "=", value));
+    if (value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("env: value of ", key, " contains a NUL byte"));
+    }
+    env.emplace_back(key, value);
   }
+  Launch launch;
   launch.dir = spec.dir;
+  // What bubblewrap reads from a memfd (--args): the check's environment, so
+  // none of it (LD_PRELOAD, say) reaches setpriv or bubblewrap themselves,
+  // which run outside the sandbox (setpriv as root), nor their command lines.
+  std::string bwrap_args;
+  size_t args_fd_at = 0;
   if (sandboxed()) {
     // Inside, .git belongs to an unmapped uid; git (which many test suites
     // call) would refuse the repository as "dubious". Command-line scope, so
     // the repository's own config cannot override it.
-    launch.env.insert(launch.env.end(), {"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory",
-                                         absl::StrCat("GIT_CONFIG_VALUE_0=", spec.dir)});
+    env.insert(env.end(), {{"GIT_CONFIG_COUNT", "1"}, {"GIT_CONFIG_KEY_0", "safe.directory"},
+                           {"GIT_CONFIG_VALUE_0", spec.dir}});
+    auto add = [&bwrap_args](absl::string_view arg) {
+      bwrap_args.append(arg.data(), arg.size());
+      bwrap_args.push_back('\0');
+    };
+    add("--clearenv");
+    for (const auto& [key, value] : env) {
+      add("--setenv");
+      add(key);
+      add(value);
+    }
+    launch.env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     // Bound by bubblewrap as the unprivileged uid: in root mode from the
     // staged bind (the path to the workspace may not be traversable for it).
     const std::string source = as_root_ ? kStagedWorkspace : spec.dir;
@@ -402,7 +440,6 @@ absl::StatusOr<v1::CheckResult> ProcessCheckRunner::Run(const CheckSpec& spec) {
       ro_binds.insert(ro_binds.end(), {"--ro-bind", absl::StrCat(source, "/", name), absl::StrCat(spec.dir, "/", name)});
     }
     if (as_root_) {
-      RETURN_IF_ERROR(ChownWorkingTree(spec.dir, spec.read_only_entries, options_.sandbox_uid, options_.sandbox_gid));
       launch.argv = {options_.setpriv_path,
                      absl::StrCat("--reuid=", options_.sandbox_uid),
                      absl::StrCat("--regid=", options_.sandbox_gid),
@@ -418,7 +455,10 @@ absl::StatusOr<v1::CheckResult> ProcessCheckRunner::Run(const CheckSpec& spec) {
       launch.dir = "/";
     }
     const std::string tmpfs_size = absl::StrCat(options_.tmpfs_bytes);
-    launch.argv.insert(launch.argv.end(), {options_.bwrap_path, "--unshare-all", "--unshare-user", "--disable-userns",
+    launch.argv.insert(launch.argv.end(), {options_.bwrap_path, "--args"});
+    args_fd_at = launch.argv.size();
+    launch.argv.push_back("");  // the memfd, created last
+    launch.argv.insert(launch.argv.end(), {"--unshare-all", "--unshare-user", "--disable-userns",
                                            "--die-with-parent", "--new-session"});
     RETURN_IF_ERROR(AddSystemPaths(options_.system_paths, true, &launch.argv));
     RETURN_IF_ERROR(AddSystemPaths(options_.extra_read_only_paths, false, &launch.argv));
@@ -434,14 +474,27 @@ absl::StatusOr<v1::CheckResult> ProcessCheckRunner::Run(const CheckSpec& spec) {
                      {RLIMIT_CPU, static_cast<rlim_t>(absl::ToInt64Seconds(options_.max_cpu_time))},
                      {RLIMIT_FSIZE, static_cast<rlim_t>(options_.max_file_bytes)},
                      {RLIMIT_CORE, 0}};
+  } else {
+    for (const auto& [key, value] : env) launch.env.push_back(absl::StrCat(key, "=", value));
   }
   launch.argv.insert(launch.argv.end(), {"/bin/sh", "-c", spec.command});
-
+  if (sandboxed()) {
+    ASSIGN_OR_RETURN(launch.inherited_fd, ArgumentsFd(bwrap_args));
+    launch.argv[args_fd_at] = absl::StrCat(launch.inherited_fd);
+  }
+  // The tree belongs to the sandbox uid only while the check runs, so it
+  // owns nothing on the host between checks (and host git accepts the tree).
+  const absl::Status handed_over =
+      launch.own_namespaces
+          ? ChownWorkingTree(spec.dir, spec.read_only_entries, options_.sandbox_uid, options_.sandbox_gid)
+          : absl::OkStatus();
   const absl::Time start = absl::Now();
-  absl::StatusOr<Exit> exit = RunProcess(launch, spec.timeout, static_cast<size_t>(spec.max_output_bytes));
+  absl::StatusOr<Exit> exit = handed_over.ok()
+                                  ? RunProcess(launch, spec.timeout, static_cast<size_t>(spec.max_output_bytes))
+                                  : absl::StatusOr<Exit>(handed_over);
+  if (launch.inherited_fd >= 0) close(launch.inherited_fd);
   if (launch.own_namespaces) {
-    // Every sandbox process is gone: hand the tree back, so the sandbox uid
-    // owns nothing on the host between checks (and git accepts the tree).
+    // Every sandbox process is gone (its pid namespace is empty) by now.
     RETURN_IF_ERROR(ChownWorkingTree(spec.dir, spec.read_only_entries, geteuid(), getegid()));
   }
   if (!exit.ok()) return exit.status();

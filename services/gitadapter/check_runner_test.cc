@@ -173,6 +173,21 @@ TEST(SandboxTest, TheWorkspaceBelongsToTheSandboxOnlyWhileTheCheckRuns) {
   EXPECT_EQ(testing::Trim(testing::Sh(dir, "stat -c '%u' . src/a src/b | sort -u")), absl::StrCat(geteuid()));
 }
 
+TEST(SandboxTest, TheRequestsEnvironmentReachesOnlyTheCommandInside) {
+  auto runner = MakeRunner({});
+  ASSERT_NE(runner, nullptr);
+  // The dynamic loader obeys LD_* variables: had they reached setpriv (root)
+  // or bubblewrap (outside the sandbox), LD_PRELOAD could run code there.
+  CheckSpec spec = Spec(testing::NewTempDir("env"), "echo \"[$MARK]\"");
+  spec.env = {{"LD_DEBUG", "files"}, {"MARK", "inside"}};
+  auto result = runner->Run(spec);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(result->output_tail(), HasSubstr("[inside]"));
+  EXPECT_THAT(result->output_tail(), HasSubstr("transferring control: /bin/sh"));
+  EXPECT_THAT(result->output_tail(), Not(HasSubstr("transferring control: /usr/bin/setpriv")));
+  EXPECT_THAT(result->output_tail(), Not(HasSubstr("transferring control: /usr/bin/bwrap")));
+}
+
 TEST(SandboxTest, OptionsAreValidatedNamingTheField) {
   ProcessCheckRunnerOptions missing;
   missing.bwrap_path = "/nonexistent/bwrap";
