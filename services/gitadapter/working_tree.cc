@@ -114,6 +114,13 @@ bool Keep(const Tracked& tracked, const std::string& path, const struct stat& st
   return tracked.files.count(path) > 0;
 }
 
+// A directory a check made writable for others (by mode or ACL, whose mask
+// shows in the group bits) would let other host users plant entries.
+absl::Status Normalize(int dir_fd, const struct stat& st, const std::string& path) {
+  if ((st.st_mode & 07777) != 0755 && fchmod(dir_fd, 0755) != 0) return Errno("chmod", path);
+  return absl::OkStatus();
+}
+
 absl::Status Scrub(int dir_fd, const std::string& prefix, const Tracked& tracked, int depth) {
   if (depth > kMaxDepth) return absl::InternalError(absl::StrCat(prefix, ": nested deeper than ", kMaxDepth));
   ASSIGN_OR_RETURN(const std::vector<Entry> entries, ListEntries(dir_fd, prefix));
@@ -130,7 +137,11 @@ absl::Status Scrub(int dir_fd, const std::string& prefix, const Tracked& tracked
     if (S_ISDIR(entry.st.st_mode)) {
       ASSIGN_OR_RETURN(const int raw, OpenDir(dir_fd, entry.name, path));
       Fd child(raw);
+      RETURN_IF_ERROR(Normalize(child.get(), entry.st, path));
       RETURN_IF_ERROR(Scrub(child.get(), path, tracked, depth + 1));
+    } else if ((entry.st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+               fchmodat(dir_fd, entry.name.c_str(), entry.st.st_mode & 0755, 0) != 0) {
+      return Errno("chmod", path);
     }
   }
   return absl::OkStatus();
@@ -171,6 +182,9 @@ absl::Status ScrubWorkingTree(const std::string& dir, const std::vector<TreeEntr
   const int raw = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (raw < 0) return Errno("open working tree", dir);
   Fd root(raw);
+  struct stat st;
+  if (fstat(root.get(), &st) != 0) return Errno("stat", dir);
+  RETURN_IF_ERROR(Normalize(root.get(), st, dir));
   return Scrub(root.get(), "", index, 0);
 }
 

@@ -25,7 +25,8 @@ namespace autopack::gitadapter {
 // regular files that `tracked` (a commit's ListFiles) has at that path:
 // untracked entries, every symlink (checkout recreates tracked ones),
 // fifos, sockets, devices, files of the wrong type, files with more than one
-// link and files with setuid/setgid/sticky bits. The top-level `.git` stays;
+// link and files with setuid/setgid/sticky bits; what stays loses group and
+// other write permission (directories become 0755). The top-level `.git` stays;
 // FAILED_PRECONDITION when it is not a directory. A following forced checkout
 // of the same commit then restores the tree exactly, and writes only through
 // real directories. INTERNAL for filesystem errors and for trees nested

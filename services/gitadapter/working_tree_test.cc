@@ -70,6 +70,15 @@ TEST_F(WorkingTreeTest, LeavesACleanTreeAsItIs) {
   EXPECT_EQ(Listing(dir_), before);
 }
 
+TEST_F(WorkingTreeTest, TakesBackWritePermissionAChecksGaveOthers) {
+  ASSERT_THAT(testing::Sh(dir_, "rm src/link && chmod 0777 . src && chmod 2775 src/lib && chmod 0666 README.md && "
+                                "chmod 0777 bin/run"),
+              IsOk());
+  ASSERT_THAT(ScrubWorkingTree(dir_, kTracked), IsOk());
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "stat -c '%a %n' . src src/lib README.md bin/run")),
+            "755 .\n755 src\n755 src/lib\n644 README.md\n755 bin/run");
+}
+
 TEST_F(WorkingTreeTest, RefusesAGitThatIsNotADirectory) {
   ASSERT_THAT(testing::Sh(dir_, absl::StrCat("rm -r .git && ln -s ", testing::ShellQuote(outside_), " .git")), IsOk());
   EXPECT_THAT(ScrubWorkingTree(dir_, kTracked),
