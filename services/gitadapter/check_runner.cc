@@ -198,7 +198,11 @@ absl::StatusOr<Exit> RunProcess(const Launch& launch, absl::Duration timeout, si
   if (pid < 0) {
     close(fds[0]);
     close(fds[1]);
-    return absl::InternalError(absl::StrCat(launch.own_namespaces ? "clone" : "fork", ": ", std::strerror(errno)));
+    return absl::InternalError(launch.own_namespaces
+                                   ? absl::StrCat("clone of a pid and mount namespace (as root, the sandbox needs "
+                                                  "CAP_SYS_ADMIN for it; or run GitAdapter as a non-root user): ",
+                                                  std::strerror(errno))
+                                   : absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) RunChild(launch, c_argv.data(), c_env.data(), fds[1]);
   setpgid(pid, pid);  // also here, so the group exists before any kill below

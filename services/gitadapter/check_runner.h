@@ -88,8 +88,11 @@ struct ProcessCheckRunnerOptions {
 // the uid needs no access to the path leading to it), and once the command
 // ends the kernel has killed and reaped every process it started before Run
 // returns. The working tree (minus read_only_entries) belongs to the
-// sandbox uid during the run and to GitAdapter's uid again afterwards; what
-// the check left in it is the caller's to clean up (ScrubWorkingTree).
+// sandbox uid during the run and to GitAdapter's uid again afterwards (a
+// chown both ways, not an idmapped mount: those need CAP_SYS_ADMIN in the
+// initial user namespace and filesystem support, and do not exist for a
+// non-root GitAdapter); what the check left in the tree is the caller's to
+// clean up (ScrubWorkingTree).
 class ProcessCheckRunner : public CheckRunner {
  public:
   // INVALID_ARGUMENT naming the option for bad values, FAILED_PRECONDITION

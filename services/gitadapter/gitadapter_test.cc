@@ -456,6 +456,19 @@ TEST_F(GitAdapterTest, PlantedSymlinksAreNeverFollowed) {
               IsOkAndHolds(std::string("clean\n")));
 }
 
+TEST_F(GitAdapterTest, ACheckoutThatFailsHalfwayLeavesNoNewFilesBehind) {
+  const std::string listing = TreeListing(dir_);
+  // The branch ref is locked: CheckoutBranch fails only after libgit2 has
+  // written the new commit's files into the tree.
+  const std::string lock = ".git/refs/heads/autopack/run1.lock";
+  ASSERT_THAT(testing::Sh(dir_, "touch " + lock), IsOk());
+  EXPECT_THAT(adapter_->ApplyPatch(Apply("--- /dev/null\n+++ b/added_by_patch.txt\n@@ -0,0 +1 @@\n+new\n")),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("lock")));
+  ASSERT_THAT(testing::Sh(dir_, "rm " + lock), IsOk());
+  EXPECT_EQ(TreeListing(dir_), listing);
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-parse HEAD")), base_);
+}
+
 TEST_F(GitAdapterTest, MalformedRequestsNameTheField) {
   EXPECT_THAT(adapter_->ApplyPatch(Apply("")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("patch is empty")));
   v1::ApplyPatchRequest no_message = Apply("--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-# sample\n+x\n");
