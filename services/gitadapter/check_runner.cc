@@ -330,7 +330,7 @@ ProcessCheckRunner::ProcessCheckRunner(ProcessCheckRunnerOptions options)
   description_ = absl::StrCat("bubblewrap as ", who, ", no network; limits: ", options_.max_processes,
                               " processes of the uid, ", Mib(options_.max_memory_bytes), " address space, ",
                               absl::ToInt64Seconds(options_.max_cpu_time), " s CPU, ",
-                              Mib(options_.max_file_bytes), " per file, ", Mib(options_.tmpfs_bytes), " /tmp");
+                              Mib(options_.max_file_bytes), " per file, ", Mib(options_.tmpfs_bytes), " each for /tmp and /dev/shm");
 }
 
 absl::StatusOr<std::unique_ptr<ProcessCheckRunner>> ProcessCheckRunner::Create(ProcessCheckRunnerOptions options) {

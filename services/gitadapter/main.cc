@@ -1,6 +1,9 @@
 // gitadapter_server: the GitAdapter service (DESIGN.md §1).
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -75,13 +78,14 @@ int main(int argc, char** argv) {
   check_options.tmpfs_bytes = absl::GetFlag(FLAGS_sandbox_tmpfs_bytes);
   absl::StatusOr<std::unique_ptr<ga::ProcessCheckRunner>> checks = ga::ProcessCheckRunner::Create(check_options);
   if (checks.ok()) {
-    // Tried once, in the place workspaces will be, before any caller relies on it.
-    const std::string probe_dir = absl::StrCat(absl::GetFlag(FLAGS_workspace_root), "/.sandbox-probe-", getpid());
+    // Tried once, before any caller relies on it, in a scratch directory of
+    // its own (the workspace root may not exist before the first workspace).
     std::error_code error;
-    std::filesystem::remove_all(probe_dir, error);
-    std::filesystem::create_directories(probe_dir, error);
-    absl::Status probed = error ? absl::FailedPreconditionError(absl::StrCat("create ", probe_dir, ": ", error.message()))
-                                : (*checks)->Probe(probe_dir);
+    std::string probe_dir = (std::filesystem::temp_directory_path(error) / "autopack-sandbox-probe-XXXXXX").string();
+    absl::Status probed = error || mkdtemp(probe_dir.data()) == nullptr
+                              ? absl::FailedPreconditionError(absl::StrCat("create ", probe_dir, ": ",
+                                                                           error ? error.message() : std::strerror(errno)))
+                              : (*checks)->Probe(probe_dir);
     std::filesystem::remove_all(probe_dir, error);
     if (!probed.ok()) checks = probed;
   }
