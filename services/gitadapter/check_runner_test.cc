@@ -15,6 +15,7 @@ namespace autopack::gitadapter {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 CheckSpec Spec(const std::string& dir, const std::string& command, absl::Duration timeout = absl::Seconds(30)) {
   CheckSpec spec;
@@ -25,16 +26,22 @@ CheckSpec Spec(const std::string& dir, const std::string& command, absl::Duratio
   return spec;
 }
 
+std::unique_ptr<ProcessCheckRunner> MakeRunner(ProcessCheckRunnerOptions options) {
+  auto runner = ProcessCheckRunner::Create(std::move(options));
+  EXPECT_THAT(runner, IsOk());
+  return runner.ok() ? *std::move(runner) : nullptr;
+}
+
 class CheckRunnerTest : public ::testing::TestWithParam<SandboxMode> {
  protected:
   void SetUp() override {
-    runner_ = std::make_unique<ProcessCheckRunner>(ProcessCheckRunnerOptions{GetParam()});
-    if (GetParam() == SandboxMode::kRequired) {
-      ASSERT_TRUE(runner_->sandbox_available()) << runner_->sandbox_note();
-    }
+    ProcessCheckRunnerOptions options;
+    options.sandbox = GetParam();
+    runner_ = MakeRunner(options);
+    ASSERT_NE(runner_, nullptr);
     dir_ = testing::NewTempDir("ws");
   }
-  bool sandboxed() const { return GetParam() == SandboxMode::kRequired; }
+  bool sandboxed() const { return GetParam() == SandboxMode::kBubblewrap; }
 
   std::unique_ptr<ProcessCheckRunner> runner_;
   std::string dir_;
@@ -51,7 +58,8 @@ TEST_P(CheckRunnerTest, ReportsExitCodeOutputAndCounts) {
   EXPECT_EQ(result->tests_failed(), 2);
   EXPECT_EQ(result->output_format(), "pytest");
   EXPECT_EQ(result->sandboxed(), sandboxed());
-  EXPECT_EQ(result->sandbox_note().empty(), sandboxed());
+  EXPECT_EQ(result->sandbox_note(), runner_->description());
+  EXPECT_THAT(result->sandbox_note(), HasSubstr(sandboxed() ? "bubblewrap as uid" : "unsandboxed"));
 
   result = runner_->Run(Spec(dir_, "pwd; echo created > out.txt"));
   ASSERT_THAT(result, IsOk());
@@ -129,17 +137,19 @@ TEST_P(CheckRunnerTest, EnvironmentIsMinimalPlusTheRequestedVariables) {
   EXPECT_THAT(runner_->Run(spec), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("BAD=NAME")));
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, CheckRunnerTest, ::testing::Values(SandboxMode::kRequired, SandboxMode::kOff),
-                         [](const auto& info) { return info.param == SandboxMode::kOff ? "Unsandboxed" : "Sandboxed"; });
+INSTANTIATE_TEST_SUITE_P(Modes, CheckRunnerTest, ::testing::Values(SandboxMode::kBubblewrap, SandboxMode::kNone),
+                         [](const auto& info) { return info.param == SandboxMode::kNone ? "Unsandboxed" : "Sandboxed"; });
 
 TEST(SandboxTest, EverythingButTheWorkspaceIsReadOnly) {
-  ProcessCheckRunner runner({SandboxMode::kRequired});
-  ASSERT_TRUE(runner.sandbox_available()) << runner.sandbox_note();
+  auto runner = MakeRunner({});
+  ASSERT_NE(runner, nullptr);
   const std::string dir = testing::NewTempDir("ro");
   ASSERT_THAT(testing::Sh(dir, "git init -q . && mkdir outside_probe"), IsOk());
   const std::string outside = testing::NewTempDir("outside");
-  auto result = runner.Run(Spec(dir, absl::StrCat("touch ", outside, "/x; touch /usr/autopack_probe; "
-                                                  "touch .git/probe; touch inside && echo wrote-inside")));
+  CheckSpec spec = Spec(dir, absl::StrCat("touch ", outside, "/x; touch /usr/autopack_probe; "
+                                          "touch .git/probe; touch inside && echo wrote-inside"));
+  spec.read_only_entries = {".git"};
+  auto result = runner->Run(spec);
   ASSERT_THAT(result, IsOk());
   EXPECT_THAT(result->output_tail(), HasSubstr("wrote-inside"));
   EXPECT_THAT(result->output_tail(), HasSubstr("Read-only file system"));
@@ -148,15 +158,76 @@ TEST(SandboxTest, EverythingButTheWorkspaceIsReadOnly) {
   EXPECT_TRUE(ReadFile(dir + "/inside").ok());
 }
 
-TEST(SandboxTest, MissingBubblewrapIsReportedOrRefused) {
-  ProcessCheckRunner automatic({SandboxMode::kAuto, "/nonexistent/bwrap"});
-  const std::string dir = testing::NewTempDir("nobwrap");
-  auto result = automatic.Run(Spec(dir, "true"));
+TEST(SandboxTest, TheWorkspaceBelongsToTheSandboxOnlyWhileTheCheckRuns) {
+  auto runner = MakeRunner({});
+  ASSERT_NE(runner, nullptr);
+  const std::string dir = testing::NewTempDir("owner");
+  ASSERT_THAT(testing::Sh(dir, "git init -q . && mkdir -p src && echo x > src/a"), IsOk());
+  CheckSpec spec = Spec(dir, "stat -c '%u %n' . src src/a .git; echo new > src/b");
+  spec.read_only_entries = {".git"};
+  auto result = runner->Run(spec);
   ASSERT_THAT(result, IsOk());
-  EXPECT_FALSE(result->sandboxed());
-  EXPECT_THAT(result->sandbox_note(), HasSubstr("bubblewrap not found at /nonexistent/bwrap"));
-  ProcessCheckRunner required({SandboxMode::kRequired, "/nonexistent/bwrap"});
-  EXPECT_THAT(required.Run(Spec(dir, "true")), StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("sandbox required")));
+  const std::string uid = absl::StrCat(geteuid() == 0 ? ProcessCheckRunnerOptions().sandbox_uid : geteuid());
+  EXPECT_THAT(result->output_tail(), HasSubstr(absl::StrCat(uid, " src/a")));
+  if (geteuid() == 0) EXPECT_THAT(result->output_tail(), Not(HasSubstr(absl::StrCat(uid, " .git"))));
+  EXPECT_EQ(testing::Trim(testing::Sh(dir, "stat -c '%u' . src/a src/b | sort -u")), absl::StrCat(geteuid()));
+}
+
+TEST(SandboxTest, TheRequestsEnvironmentReachesOnlyTheCommandInside) {
+  auto runner = MakeRunner({});
+  ASSERT_NE(runner, nullptr);
+  // The dynamic loader obeys LD_* variables: had they reached setpriv (root)
+  // or bubblewrap (outside the sandbox), LD_PRELOAD could run code there.
+  CheckSpec spec = Spec(testing::NewTempDir("env"), "echo \"[$MARK]\"");
+  spec.env = {{"LD_DEBUG", "files"}, {"MARK", "inside"}};
+  auto result = runner->Run(spec);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(result->output_tail(), HasSubstr("[inside]"));
+  EXPECT_THAT(result->output_tail(), HasSubstr("transferring control: /bin/sh"));
+  EXPECT_THAT(result->output_tail(), Not(HasSubstr("transferring control: /usr/bin/setpriv")));
+  EXPECT_THAT(result->output_tail(), Not(HasSubstr("transferring control: /usr/bin/bwrap")));
+}
+
+TEST(SandboxTest, OptionsAreValidatedNamingTheField) {
+  ProcessCheckRunnerOptions missing;
+  missing.bwrap_path = "/nonexistent/bwrap";
+  EXPECT_THAT(ProcessCheckRunner::Create(missing),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("bwrap_path: /nonexistent/bwrap")));
+  ProcessCheckRunnerOptions no_limit;
+  no_limit.max_processes = 0;
+  EXPECT_THAT(ProcessCheckRunner::Create(no_limit),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_processes")));
+  for (const std::string path : {"/", "relative/dir", "/usr/../etc", "/nonexistent/autopack"}) {
+    ProcessCheckRunnerOptions extra;
+    extra.extra_read_only_paths = {path};
+    EXPECT_THAT(ProcessCheckRunner::Create(extra),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("extra_read_only_paths")))
+        << path;
+  }
+  if (geteuid() == 0) {
+    ProcessCheckRunnerOptions as_root;
+    as_root.sandbox_uid = 0;
+    EXPECT_THAT(ProcessCheckRunner::Create(as_root),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("sandbox_uid")));
+  }
+  auto runner = MakeRunner({});
+  ASSERT_NE(runner, nullptr);
+  CheckSpec spec = Spec(testing::NewTempDir("entries"), "true");
+  spec.read_only_entries = {"a/b"};
+  EXPECT_THAT(runner->Run(spec), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("read_only_entries")));
+}
+
+TEST(SandboxTest, ProbeRefusesASandboxThatDoesNotWork) {
+  auto working = MakeRunner({});
+  ASSERT_NE(working, nullptr);
+  EXPECT_THAT(working->Probe(testing::NewTempDir("probe")), IsOk());
+  // Executable, so Create accepts it; but nothing runs sandboxed.
+  ProcessCheckRunnerOptions broken;
+  broken.bwrap_path = "/bin/false";
+  auto runner = MakeRunner(broken);
+  ASSERT_NE(runner, nullptr);
+  EXPECT_THAT(runner->Probe(testing::NewTempDir("probe")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("does not work here")));
 }
 
 }  // namespace

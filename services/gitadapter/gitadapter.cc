@@ -14,6 +14,7 @@
 #include "services/gitadapter/path_safety.h"
 #include "services/gitadapter/patch_plan.h"
 #include "services/gitadapter/unified_diff.h"
+#include "services/gitadapter/working_tree.h"
 
 namespace autopack::gitadapter {
 namespace {
@@ -25,6 +26,17 @@ absl::StatusOr<std::string> BranchHead(Workspace& ws) ABSL_EXCLUSIVE_LOCKS_REQUI
   ASSIGN_OR_RETURN(const std::optional<std::string> head, ws.repo->BranchHead(ws.info.branch));
   if (!head) return absl::DataLossError(absl::StrCat("branch ", ws.info.branch, " is missing from workspace ", ws.info.id));
   return *head;
+}
+
+// Checks out `target` on the branch once the working tree holds nothing but
+// the directories and files of `current` (the commit it was checked out at):
+// whatever a check left behind (untracked files, symlinks to anywhere, fifos,
+// hardlinks) is gone first, so libgit2 never writes through a planted link.
+absl::Status CleanCheckout(Workspace& ws, const std::string& current, const std::string& target)
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(ws.mu) {
+  ASSIGN_OR_RETURN(const std::vector<TreeEntryInfo> files, ws.repo->ListFiles(current));
+  RETURN_IF_ERROR(ScrubWorkingTree(ws.dir, files));
+  return ws.repo->CheckoutBranch(ws.info.branch, target);
 }
 
 std::string TrailerLine(const std::string& key) { return absl::StrCat(kIdempotencyTrailer, ": ", key); }
@@ -240,9 +252,10 @@ absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPat
   if (author.name.empty() && author.email.empty()) author = options_.committer;
   ASSIGN_OR_RETURN(const std::string commit,
                    ws->repo->CreateCommit(tree_sha, head, message, author, options_.committer));
-  if (absl::Status status = ws->repo->CheckoutBranch(ws->info.branch, commit); !status.ok()) {
-    // Put the working tree back where the branch still is.
-    ws->repo->CheckoutBranch(ws->info.branch, head).IgnoreError();
+  if (absl::Status status = CleanCheckout(*ws, head, commit); !status.ok()) {
+    // Put the working tree back where the branch still is, without the files
+    // the half-done checkout added.
+    CleanCheckout(*ws, head, head).IgnoreError();
     return status;
   }
   response.set_commit_sha(commit);
@@ -261,7 +274,7 @@ absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequ
     return absl::FailedPreconditionError(absl::StrCat("commit_sha ", request.commit_sha(), " is not on branch ",
                                                       ws->info.branch, " (head ", head, ")"));
   }
-  RETURN_IF_ERROR(ws->repo->CheckoutBranch(ws->info.branch, target));
+  RETURN_IF_ERROR(CleanCheckout(*ws, head, target));
   v1::RollbackResponse response;
   response.set_head_sha(target);
   return response;
@@ -272,16 +285,24 @@ absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksR
   ASSIGN_OR_RETURN(const absl::Duration timeout, ToDuration(request.timeout(), options_.check_timeout));
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));
   absl::MutexLock lock(&ws->mu);
+  ASSIGN_OR_RETURN(const std::string head, BranchHead(*ws));
   CheckSpec spec;
   spec.dir = ws->dir;
+  spec.read_only_entries = {".git"};
   spec.command = request.command();
   spec.timeout = timeout;
   spec.max_output_bytes =
       request.max_output_bytes() > 0 ? request.max_output_bytes() : options_.check_max_output_bytes;
   spec.env.insert(request.env().begin(), request.env().end());
-  ASSIGN_OR_RETURN(v1::CheckResult result, checks_->Run(spec));
+  absl::StatusOr<v1::CheckResult> result = checks_->Run(spec);
+  // The check may have left anything in the tree; the next call starts from
+  // the commit, as if no check had run.
+  if (absl::Status reset = CleanCheckout(*ws, head, head); !reset.ok()) {
+    return absl::InternalError(absl::StrCat("resetting the working tree after the check: ", reset.message()));
+  }
+  if (!result.ok()) return result.status();
   v1::RunChecksResponse response;
-  *response.mutable_result() = std::move(result);
+  *response.mutable_result() = *std::move(result);
   return response;
 }
 

@@ -1,6 +1,13 @@
 // GitAdapter core: applies patches to libgit2 workspaces, commits, rolls back
 // and runs checks. Knows nothing of gRPC. Calls on one workspace are
 // serialised; calls on different workspaces run in parallel.
+//
+// Checks (model-written code) can write anything into the working tree, so
+// GitAdapter never trusts it: ReadFiles and patch planning read the commit's
+// objects, never the files; every checkout first removes whatever is not a
+// tracked directory or regular file (ScrubWorkingTree), so no symlink, fifo or
+// hardlink a check planted is ever written through or read; and RunChecks
+// resets the tree to the branch head afterwards.
 #ifndef AUTOPACK_SERVICES_GITADAPTER_GITADAPTER_H_
 #define AUTOPACK_SERVICES_GITADAPTER_GITADAPTER_H_
 
@@ -45,6 +52,9 @@ class GitAdapter {
   // index and branch as they were.
   absl::StatusOr<v1::ApplyPatchResponse> ApplyPatch(const v1::ApplyPatchRequest& request);
   absl::StatusOr<v1::RollbackResponse> Rollback(const v1::RollbackRequest& request);
+  // Runs the check command in the sandbox with .git read-only, then resets
+  // the working tree to the branch head (INTERNAL if that fails; the next
+  // ApplyPatch or Rollback tries again before writing anything).
   absl::StatusOr<v1::RunChecksResponse> RunChecks(const v1::RunChecksRequest& request);
   absl::StatusOr<v1::GetDiffResponse> GetDiff(const v1::GetDiffRequest& request);
   absl::StatusOr<v1::TagSnapshotResponse> TagSnapshot(const v1::TagSnapshotRequest& request);

@@ -79,7 +79,9 @@ class GitAdapterTest : public ::testing::Test {
   void Start() {
     adapter_.reset();
     manager_ = std::make_unique<WorkspaceManager>(WorkspaceManagerOptions{root_, "", {*origin_}});
-    runner_ = std::make_unique<ProcessCheckRunner>(ProcessCheckRunnerOptions{});
+    auto runner = ProcessCheckRunner::Create(ProcessCheckRunnerOptions{});
+    ASSERT_THAT(runner, IsOk());
+    runner_ = *std::move(runner);
     adapter_ = std::make_unique<GitAdapter>(GitAdapterOptions{}, manager_.get(), runner_.get());
   }
 
@@ -364,7 +366,8 @@ TEST_F(GitAdapterTest, DiffTagsChecksCloseAndRestart) {
   ASSERT_THAT(checked, IsOk());
   EXPECT_TRUE(checked->result().passed()) << checked->result().output_tail();
   EXPECT_EQ(checked->result().tests_passed(), 3);
-  EXPECT_EQ(checked->result().sandboxed(), runner_->sandbox_available());
+  EXPECT_TRUE(checked->result().sandboxed());
+  EXPECT_EQ(checked->result().sandbox_note(), runner_->description());
 
   // A restarted service finds the workspace by id and continues the branch.
   Start();
@@ -377,6 +380,93 @@ TEST_F(GitAdapterTest, DiffTagsChecksCloseAndRestart) {
   close.set_delete_files(true);
   ASSERT_THAT(adapter_->CloseWorkspace(close), IsOk());
   EXPECT_THAT(adapter_->GetDiff(diff), StatusHasCode(absl::StatusCode::kNotFound));
+}
+
+// Every entry of the working tree with its type (f, d, l, p for fifo ...).
+std::string TreeListing(const std::string& dir) {
+  return testing::Trim(testing::Sh(dir, "find . -path ./.git -prune -o -printf '%y %p\\n' | sort"));
+}
+
+TEST_F(GitAdapterTest, AfterAChecksRunTheTreeIsExactlyTheCommitAgain) {
+  const std::string before = Fingerprint(false);
+  const std::string listing = TreeListing(dir_);
+  v1::RunChecksRequest check;
+  check.set_workspace_id("run1");
+  // A tracked file edited in place with its size and mtime kept (so a stat
+  // comparison alone would miss it), one with a second name and one made
+  // setuid, a directory where a file was, untracked files, a fifo, and
+  // links to the host.
+  check.set_command(
+      "m=$(stat -c %Y README.md) && printf '# SAMPLE' | dd of=README.md conv=notrunc status=none && "
+      "touch -d @$m README.md && f=$(git ls-files | grep -v README | head -1) && ln \"$f\" hardlinked && "
+      "g=$(git ls-files | grep -v README | sed -n 2p) && chmod u+s \"$g\" && "
+      "h=$(git ls-files | grep -v README | sed -n 3p) && rm \"$h\" && mkdir \"$h\" && "
+      "mkdir -p new/dir && echo x > new/dir/file && mkfifo fifo && ln -s /etc etc_link && echo done");
+  auto checked = adapter_->RunChecks(check);
+  ASSERT_THAT(checked, IsOk());
+  ASSERT_THAT(checked->result().output_tail(), HasSubstr("done")) << checked->result().output_tail();
+  EXPECT_EQ(Fingerprint(false), before);
+  EXPECT_EQ(TreeListing(dir_), listing);
+}
+
+TEST_F(GitAdapterTest, PlantedSymlinksAreNeverFollowed) {
+  const std::string outside = testing::NewTempDir("outside");
+  ASSERT_THAT(testing::Sh(outside, "echo outside > target.txt"), IsOk());
+  const std::string readme = testing::Trim(testing::Sh(dir_, "cat README.md"));
+  const std::string plant = absl::StrCat("rm README.md && ln -s ", outside, "/target.txt README.md && ln -s ",
+                                         outside, " autopack_notes");
+  const std::string patch =
+      "--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-# sample\n+# changed\n"
+      "--- /dev/null\n+++ b/autopack_notes/new.txt\n@@ -0,0 +1 @@\n+new\n";
+  // Planted by a check: gone once RunChecks returns.
+  v1::RunChecksRequest check;
+  check.set_workspace_id("run1");
+  check.set_command(plant + " && echo planted");
+  auto checked = adapter_->RunChecks(check);
+  ASSERT_THAT(checked, IsOk());
+  ASSERT_THAT(checked->result().output_tail(), HasSubstr("planted"));
+  EXPECT_THAT(testing::Sh(dir_, "test -f README.md && ! test -L README.md && ! test -e autopack_notes && echo reset"),
+              IsOkAndHolds(std::string("reset\n")));
+
+  // Planted behind GitAdapter's back (say a reset that failed): ReadFiles
+  // reads the commit, and ApplyPatch writes real files in the tree.
+  ASSERT_THAT(testing::Sh(dir_, plant), IsOk());
+  v1::ReadFilesRequest read;
+  read.set_workspace_id("run1");
+  read.add_paths("README.md");
+  auto files = adapter_->ReadFiles(read);
+  ASSERT_THAT(files, IsOk());
+  ASSERT_EQ(files->files_size(), 1);
+  EXPECT_EQ(testing::Trim(files->files(0).content()), readme);
+  ASSERT_THAT(adapter_->ApplyPatch(Apply(patch)), IsOk());
+  EXPECT_THAT(ReadFile(outside + "/target.txt"), IsOkAndHolds(std::string("outside\n")));
+  EXPECT_EQ(testing::Trim(testing::Sh(outside, "ls")), "target.txt");
+  EXPECT_THAT(testing::Sh(dir_, "test -f README.md && ! test -L README.md && test -d autopack_notes && "
+                                "! test -L autopack_notes && cat autopack_notes/new.txt && git status --porcelain"),
+              IsOkAndHolds(std::string("new\n")));
+
+  // Rollback checks out through the same guard.
+  ASSERT_THAT(testing::Sh(dir_, absl::StrCat("rm -r autopack_notes && ln -s ", outside, " autopack_notes")), IsOk());
+  v1::RollbackRequest rollback;
+  rollback.set_workspace_id("run1");
+  rollback.set_commit_sha(base_);
+  ASSERT_THAT(adapter_->Rollback(rollback), IsOk());
+  EXPECT_EQ(testing::Trim(testing::Sh(outside, "ls")), "target.txt");
+  EXPECT_THAT(testing::Sh(dir_, "git status --porcelain --ignored && ! test -e autopack_notes && echo clean"),
+              IsOkAndHolds(std::string("clean\n")));
+}
+
+TEST_F(GitAdapterTest, ACheckoutThatFailsHalfwayLeavesNoNewFilesBehind) {
+  const std::string listing = TreeListing(dir_);
+  // The branch ref is locked: CheckoutBranch fails only after libgit2 has
+  // written the new commit's files into the tree.
+  const std::string lock = ".git/refs/heads/autopack/run1.lock";
+  ASSERT_THAT(testing::Sh(dir_, "touch " + lock), IsOk());
+  EXPECT_THAT(adapter_->ApplyPatch(Apply("--- /dev/null\n+++ b/added_by_patch.txt\n@@ -0,0 +1 @@\n+new\n")),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("lock")));
+  ASSERT_THAT(testing::Sh(dir_, "rm " + lock), IsOk());
+  EXPECT_EQ(TreeListing(dir_), listing);
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "git rev-parse HEAD")), base_);
 }
 
 TEST_F(GitAdapterTest, MalformedRequestsNameTheField) {

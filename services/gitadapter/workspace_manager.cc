@@ -257,6 +257,9 @@ absl::StatusOr<v1::OpenWorkspaceResponse> WorkspaceManager::Open(const v1::OpenW
   // A directory without metadata is a creation that did not finish.
   std::filesystem::remove_all(dir, error);
   std::filesystem::create_directories(dir, error);
+  // Private: checks get the tree bound in, and what one left behind until
+  // the next reset is nobody else's to use on the host.
+  if (!error) std::filesystem::permissions(dir, std::filesystem::perms::owner_all, error);
   if (error) return FsError(error, "create", dir);
   auto created = [&]() -> absl::StatusOr<std::shared_ptr<Workspace>> {
     auto workspace = std::make_shared<Workspace>();

@@ -54,6 +54,7 @@ TEST_F(WorkspaceManagerTest, CreatesReopensAndSurvivesARestart) {
     EXPECT_EQ(opened->base_sha(), testing::Trim(testing::Sh(origin_, "git rev-parse HEAD~1")));
     EXPECT_EQ(opened->head_sha(), opened->base_sha());
     EXPECT_EQ(testing::Trim(testing::Sh(root_ + "/run1/repo", "git symbolic-ref HEAD")), "refs/heads/autopack/run1");
+    EXPECT_EQ(testing::Trim(testing::Sh(root_, "stat -c %a run1")), "700");
     auto again = manager.Open(request);
     ASSERT_THAT(again, IsOk());
     EXPECT_FALSE(again->created());

@@ -53,7 +53,7 @@ class GitAdapterServerTest : public ::testing::Test {
     server_.reset();
     auto server = testing::ServerProcess::Start(
         "services/gitadapter/gitadapter_server",
-        {"--listen=127.0.0.1:0", "--shutdown_grace=2s", "--workspace_root=" + root_, "--sandbox=required",
+        {"--listen=127.0.0.1:0", "--shutdown_grace=2s", "--workspace_root=" + root_,
          absl::StrCat("--local_repo_roots=", std::getenv("TEST_TMPDIR"))});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -256,6 +256,52 @@ TEST_F(GitAdapterServerTest, RestartKeepsWorkspacesAndIdempotencyKeys) {
   v1::GetDiffResponse diff_response;
   EXPECT_EQ(Call(&v1::GitAdapterService::Stub::GetDiff, diff, &diff_response).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+// No silent fallback: a sandbox that cannot be set up stops the server from
+// starting, unless unsandboxed checks were asked for by name.
+TEST(GitAdapterServerSandboxTest, RefusesToStartWithoutAWorkingSandboxUnlessToldSandboxNone) {
+  const std::string root = git::NewTempDir("nosandbox");
+  auto refused = testing::ServerProcess::Start(
+      "services/gitadapter/gitadapter_server",
+      {"--listen=127.0.0.1:0", "--workspace_root=" + root, "--bwrap_path=/nonexistent/bwrap"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              AllOf(HasSubstr("exited before listening"), HasSubstr("cannot set up the check sandbox"),
+                    HasSubstr("bwrap_path: /nonexistent/bwrap")));
+  for (const std::string old_value : {"auto", "required", "off"}) {
+    auto old = testing::ServerProcess::Start("services/gitadapter/gitadapter_server",
+                                             {"--listen=127.0.0.1:0", "--workspace_root=" + root,
+                                              "--sandbox=" + old_value});
+    ASSERT_FALSE(old.ok()) << old_value;
+    EXPECT_THAT(std::string(old.status().message()), HasSubstr("--sandbox must be bwrap or none")) << old_value;
+  }
+
+  auto server = testing::ServerProcess::Start(
+      "services/gitadapter/gitadapter_server",
+      {"--listen=127.0.0.1:0", "--workspace_root=" + root, "--bwrap_path=/nonexistent/bwrap", "--sandbox=none",
+       absl::StrCat("--local_repo_roots=", std::getenv("TEST_TMPDIR"))});
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT((*server)->Log(), HasSubstr("checks run unsandboxed"));
+  const std::string origin = git::NewTempDir("nosandbox_origin");
+  ASSERT_TRUE(git::MakeRepo(origin, 5, 0, 3).ok());
+  auto stub = v1::GitAdapterService::NewStub(
+      grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
+  v1::OpenWorkspaceRequest open;
+  open.set_run_id("run1");
+  open.set_repo_url(origin);
+  v1::OpenWorkspaceResponse opened;
+  grpc::ClientContext open_context;
+  ASSERT_TRUE(stub->OpenWorkspace(&open_context, open, &opened).ok());
+  v1::RunChecksRequest check;
+  check.set_workspace_id("run1");
+  check.set_command("true");
+  v1::RunChecksResponse checked;
+  grpc::ClientContext check_context;
+  ASSERT_TRUE(stub->RunChecks(&check_context, check, &checked).ok());
+  EXPECT_TRUE(checked.result().passed());
+  EXPECT_FALSE(checked.result().sandboxed());
+  EXPECT_THAT(checked.result().sandbox_note(), HasSubstr("unsandboxed"));
 }
 
 }  // namespace
