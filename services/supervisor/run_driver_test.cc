@@ -126,7 +126,7 @@ class RunDriverTest : public ::testing::Test {
 
   // Creates the run, claims it and drives it to its end.
   RunRecord CreateAndDrive(const v1::RunSpec& spec) {
-    EXPECT_THAT(store_->CreateRun(spec, {}), IsOk());
+    EXPECT_THAT(store_->CreateRun(spec, "", {}), IsOk());
     auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
     EXPECT_THAT(leases, IsOk());
     EXPECT_EQ(leases->size(), 1u);
@@ -365,7 +365,7 @@ TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
 
 TEST_F(RunDriverTest, CancelRequestedBeforeStartEndsCancelled) {
   v1::RunSpec spec = Spec(1);
-  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(spec, "", {}), IsOk());
   ASSERT_THAT(store_->RequestCancel("run-1", "changed my mind"), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
@@ -446,7 +446,7 @@ TEST_F(RunDriverTest, WithNoProviderLeftTheRunPausesWithNothingReservedAndResume
         return grpc::Status::OK;
       }));
   const v1::RunSpec spec = Spec(1);
-  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(spec, "", {}), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
   const Lease lease = leases->at(0);

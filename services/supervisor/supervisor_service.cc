@@ -1,40 +1,72 @@
 #include "services/supervisor/supervisor_service.h"
 
+#include "services/common/grpc_auth.h"
 #include "services/common/grpc_status.h"
 
 namespace autopack::supervisor {
+namespace {
 
-grpc::Status SupervisorServiceImpl::CreateRun(grpc::ServerContext*, const v1::CreateRunRequest* request,
+// Answers with `call(caller)` once the call's caller is known.
+template <typename Response, typename Call>
+grpc::Status AsCaller(const grpc::ServerContext& context, const Authenticator* authenticator,
+                      Response* response, Call call) {
+  absl::StatusOr<Caller> caller = CallerFromContext(context, authenticator);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcResponse(call(*caller), response);
+}
+
+}  // namespace
+
+MethodRights SupervisorServiceImpl::Rights() {
+  return {{"CreateRun", Right::kSubmit}, {"PreviewRun", Right::kSubmit},
+          {"GetRun", Right::kRead},      {"ListRuns", Right::kRead},
+          {"WatchRun", Right::kRead},    {"GetUsage", Right::kRead},
+          {"ListIssues", Right::kRead},  {"CancelRun", Right::kCancel}};
+}
+
+grpc::Status SupervisorServiceImpl::CreateRun(grpc::ServerContext* context,
+                                              const v1::CreateRunRequest* request,
                                               v1::CreateRunResponse* response) {
-  return ToGrpcResponse(core_->CreateRun(*request), response);
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->CreateRun(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::GetRun(grpc::ServerContext*, const v1::GetRunRequest* request,
-                                           v1::Run* response) {
-  return ToGrpcResponse(core_->GetRun(*request), response);
+grpc::Status SupervisorServiceImpl::GetRun(grpc::ServerContext* context,
+                                           const v1::GetRunRequest* request, v1::Run* response) {
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->GetRun(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::ListRuns(grpc::ServerContext*, const v1::ListRunsRequest* request,
+grpc::Status SupervisorServiceImpl::ListRuns(grpc::ServerContext* context,
+                                             const v1::ListRunsRequest* request,
                                              v1::ListRunsResponse* response) {
-  return ToGrpcResponse(core_->ListRuns(*request), response);
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->ListRuns(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::CancelRun(grpc::ServerContext*, const v1::CancelRunRequest* request,
+grpc::Status SupervisorServiceImpl::CancelRun(grpc::ServerContext* context,
+                                              const v1::CancelRunRequest* request,
                                               v1::Run* response) {
-  return ToGrpcResponse(core_->CancelRun(*request), response);
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->CancelRun(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::ListIssues(grpc::ServerContext*, const v1::ListIssuesRequest* request,
+grpc::Status SupervisorServiceImpl::ListIssues(grpc::ServerContext* context,
+                                               const v1::ListIssuesRequest* request,
                                                v1::ListIssuesResponse* response) {
-  return ToGrpcResponse(core_->ListIssues(*request), response);
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->ListIssues(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::GetUsage(grpc::ServerContext*, const v1::GetUsageRequest* request,
+grpc::Status SupervisorServiceImpl::GetUsage(grpc::ServerContext* context,
+                                             const v1::GetUsageRequest* request,
                                              v1::UsageReport* response) {
-  return ToGrpcResponse(core_->GetUsage(*request), response);
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->GetUsage(*request, caller); });
 }
 
-grpc::Status SupervisorServiceImpl::PreviewRun(grpc::ServerContext*, const v1::PreviewRunRequest* request,
+grpc::Status SupervisorServiceImpl::PreviewRun(grpc::ServerContext*,
+                                               const v1::PreviewRunRequest* request,
                                                v1::PreviewRunResponse* response) {
   return ToGrpcResponse(core_->PreviewRun(*request), response);
 }
@@ -42,7 +74,9 @@ grpc::Status SupervisorServiceImpl::PreviewRun(grpc::ServerContext*, const v1::P
 grpc::Status SupervisorServiceImpl::WatchRun(grpc::ServerContext* context,
                                              const v1::WatchRunRequest* request,
                                              grpc::ServerWriter<v1::RunEvent>* writer) {
-  return ToGrpcStatus(core_->WatchRun(*request, [&](const v1::RunEvent& event) {
+  absl::StatusOr<Caller> caller = CallerFromContext(*context, authenticator_);
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  return ToGrpcStatus(core_->WatchRun(*request, *caller, [&](const v1::RunEvent& event) {
     return !context->IsCancelled() && writer->Write(event);
   }));
 }

@@ -3,13 +3,20 @@
 #define AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_SERVICE_H_
 
 #include "autopack/v1/supervisor.grpc.pb.h"
+#include "services/common/auth.h"
 #include "services/supervisor/supervisor.h"
 
 namespace autopack::supervisor {
 
 class SupervisorServiceImpl final : public v1::SupervisorService::Service {
  public:
-  explicit SupervisorServiceImpl(Supervisor* core) : core_(core) {}
+  // `authenticator` is the server's (null when authentication is off): each
+  // call hands the core the caller it identifies. Neither is owned.
+  SupervisorServiceImpl(Supervisor* core, const Authenticator* authenticator)
+      : core_(core), authenticator_(authenticator) {}
+
+  // The right each RPC needs (see services/common/auth.h).
+  static MethodRights Rights();
 
   grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
                         v1::CreateRunResponse* response) override;
@@ -29,7 +36,8 @@ class SupervisorServiceImpl final : public v1::SupervisorService::Service {
                         grpc::ServerWriter<v1::RunEvent>* writer) override;
 
  private:
-  Supervisor* core_;  // not owned
+  Supervisor* core_;
+  const Authenticator* authenticator_;
 };
 
 }  // namespace autopack::supervisor
