@@ -1,5 +1,9 @@
 #include "services/common/server.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+
 #include <memory>
 #include <thread>
 
@@ -355,6 +359,46 @@ TEST(GrpcServerAuthTest, ClientOptionsTokenIsSentOnEveryCall) {
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(summary, "caller peer-one");
   }
+}
+
+// An IPv4 address of this host other than loopback; empty when it has none.
+std::string NonLoopbackAddress() {
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return "";
+  std::string found;
+  for (ifaddrs* a = all; a != nullptr && found.empty(); a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof(text));
+    found = text;
+  }
+  freeifaddrs(all);
+  return found;
+}
+
+TEST(GrpcServerAuthTest, APlaintextTokenIsNeverSentBeyondLoopback) {
+  const std::string address = NonLoopbackAddress();
+  if (address.empty()) GTEST_SKIP() << "this host has no non-loopback IPv4 address";
+  BlockingBuilder builder;
+  ServerOptions options{"open", "0.0.0.0:0"};
+  options.allow_insecure_listen = true;
+  auto server = GrpcServer::Start(options, Hosted(&builder));
+  ASSERT_THAT(server, IsOk());
+  ClientOptions client;
+  client.target = address + ":" + std::to_string((*server)->port());
+  client.bearer_token = kServiceToken;
+  auto channel = CreateClientChannel(client);
+  ASSERT_THAT(channel, IsOk());
+  grpc::Status status = Generate(*channel, {});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_FALSE(builder.started.HasBeenNotified());
+  // The same server reached without a token answers: the refusal is the token's.
+  client.bearer_token.clear();
+  channel = CreateClientChannel(client);
+  ASSERT_THAT(channel, IsOk());
+  status = Generate(*channel, {});
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST(GrpcServerAuthTest, TlsWithTokensAndMutualTlsIdentities) {

@@ -263,6 +263,20 @@ TEST_F(AuthTest, RunsBelongToTheirCreatorAndAdminSeesAll) {
   listed = ListRunIds(admin.get());
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_THAT(*listed, AllOf(Contains("alices-run"), Contains("bobs-run")));
+  // A project's backlog: for admins and callers with a run in the project.
+  auto backlog = [&](v1::SupervisorService::Stub* stub) {
+    grpc::ClientContext context;
+    Deadline(&context);
+    v1::ListIssuesRequest request;
+    request.set_project_id("notes");
+    v1::ListIssuesResponse response;
+    return stub->ListIssues(&context, request, &response).error_code();
+  };
+  EXPECT_EQ(backlog(suite_->SupervisorStub(**supervisor, "reader").get()),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(backlog(bob.get()), grpc::StatusCode::OK);
+  EXPECT_EQ(backlog(admin.get()), grpc::StatusCode::OK);
+
   status = CancelRun(admin.get(), "bobs-run");
   EXPECT_TRUE(status.ok()) << status.error_message();
   status = CancelRun(alice.get(), "alices-run");
