@@ -109,17 +109,21 @@ absl::StatusOr<Right> ParseRight(absl::string_view name) {
 }
 
 bool Caller::Has(Right right) const {
-  if (!authenticated) return true;
+  if (authentication_off) return true;
   const uint32_t bit = static_cast<uint32_t>(right);
   if ((rights & bit) != 0) return true;
   return (bit & kUserRights) != 0 && (rights & static_cast<uint32_t>(Right::kAdmin)) != 0;
 }
 
 bool Caller::MayAccess(absl::string_view owner) const {
-  return !authenticated || Has(Right::kAdmin) || owner == name;
+  return Has(Right::kAdmin) || (!name.empty() && owner == name);
 }
 
-Caller Caller::Unauthenticated() { return Caller(); }
+Caller Caller::AuthenticationOff() {
+  Caller caller;
+  caller.authentication_off = true;
+  return caller;
+}
 
 MethodRights MethodRights::Every(Right right) {
   MethodRights rights;
@@ -204,7 +208,6 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Parse(const Config
 Caller Authenticator::CallerOf(const Entry& entry) {
   Caller caller;
   caller.name = entry.name;
-  caller.authenticated = true;
   caller.rights = entry.rights;
   return caller;
 }
@@ -265,7 +268,7 @@ absl::StatusOr<Caller> AccessPolicy::Check(absl::string_view path,
                                            const std::vector<absl::string_view>& authorization,
                                            const std::vector<std::string>& cert_names) const {
   // Health must answer load balancers and orchestrators that hold no token.
-  if (absl::StartsWith(path, "/grpc.health.v1.Health/")) return Caller::Unauthenticated();
+  if (absl::StartsWith(path, "/grpc.health.v1.Health/")) return Caller();
   // The path is the caller's text: cut it before quoting it.
   const std::string shown(path.substr(0, 200));
   absl::StatusOr<Caller> caller = authenticator_->Authenticate(authorization, cert_names);

@@ -58,18 +58,21 @@ absl::StatusOr<Right> ParseRight(absl::string_view name);
 struct Caller {
   // The callers-file name; empty when authentication is off.
   std::string name;
-  // False when authentication is off: the caller then holds every right.
-  bool authenticated = false;
+  // Bits of Right.
   uint32_t rights = 0;
+  // Set only by AuthenticationOff(), never by default, so that a Caller
+  // built by mistake holds nothing.
+  bool authentication_off = false;
 
-  // Whether the caller holds `right`; admin holds submit, read and cancel too.
+  // Whether the caller holds `right`; admin holds submit, read and cancel
+  // too; with authentication off, every right.
   bool Has(Right right) const;
-  // Whether the caller may act on something `owner` created (admin, or the
-  // owner itself, or authentication is off).
+  // Whether the caller may act on something `owner` created: admin, the
+  // owner itself (a named caller), or authentication is off.
   bool MayAccess(absl::string_view owner) const;
 
-  // The caller of a server without authentication.
-  static Caller Unauthenticated();
+  // The caller of every call to a server without authentication.
+  static Caller AuthenticationOff();
 };
 
 // The right each method of one service needs. A method with no entry is

@@ -51,23 +51,28 @@ TEST(RightTest, NamesRoundTripAndUnknownIsRejected) {
 }
 
 TEST(CallerTest, AdminImpliesUserRightsButNotService) {
-  Caller admin{"root", true, static_cast<uint32_t>(Right::kAdmin)};
+  Caller admin{"root", static_cast<uint32_t>(Right::kAdmin)};
   EXPECT_TRUE(admin.Has(Right::kSubmit));
   EXPECT_TRUE(admin.Has(Right::kRead));
   EXPECT_TRUE(admin.Has(Right::kCancel));
   EXPECT_FALSE(admin.Has(Right::kService));
   EXPECT_TRUE(admin.MayAccess("someone-else"));
 
-  Caller reader{"bob", true, static_cast<uint32_t>(Right::kRead)};
+  Caller reader{"bob", static_cast<uint32_t>(Right::kRead)};
   EXPECT_TRUE(reader.Has(Right::kRead));
   EXPECT_FALSE(reader.Has(Right::kCancel));
   EXPECT_TRUE(reader.MayAccess("bob"));
   EXPECT_FALSE(reader.MayAccess("alice"));
   EXPECT_FALSE(reader.MayAccess(""));
 
-  const Caller off = Caller::Unauthenticated();
+  const Caller off = Caller::AuthenticationOff();
   EXPECT_TRUE(off.Has(Right::kService));
   EXPECT_TRUE(off.MayAccess("anyone"));
+
+  // A Caller nobody filled in holds nothing, not even unowned runs.
+  const Caller nobody;
+  EXPECT_FALSE(nobody.Has(Right::kRead));
+  EXPECT_FALSE(nobody.MayAccess(""));
 }
 
 TEST(AuthenticatorTest, KnownTokenIdentifiesItsCaller) {
@@ -75,7 +80,7 @@ TEST(AuthenticatorTest, KnownTokenIdentifiesItsCaller) {
   absl::StatusOr<Caller> alice = WithHeader(*auth, absl::StrCat("Bearer ", kAliceToken));
   ASSERT_THAT(alice, IsOk());
   EXPECT_EQ(alice->name, "alice");
-  EXPECT_TRUE(alice->authenticated);
+  EXPECT_FALSE(alice->authentication_off);
   EXPECT_TRUE(alice->Has(Right::kSubmit));
   EXPECT_FALSE(alice->Has(Right::kCancel));
   // Upper-case hex in the file, every b64token character in the token.

@@ -57,7 +57,7 @@ std::shared_ptr<grpc::AuthMetadataProcessor> NewAuthProcessor(
 
 absl::StatusOr<Caller> CallerFromContext(const grpc::ServerContext& context,
                                          const Authenticator* authenticator) {
-  if (authenticator == nullptr) return Caller::Unauthenticated();
+  if (authenticator == nullptr) return Caller::AuthenticationOff();
   std::vector<absl::string_view> authorization;
   const auto range = context.client_metadata().equal_range("authorization");
   for (auto it = range.first; it != range.second; ++it) {

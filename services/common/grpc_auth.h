@@ -20,7 +20,7 @@ std::shared_ptr<grpc::AuthMetadataProcessor> NewAuthProcessor(
 
 // The caller of the call `context` belongs to, as the processor identified it
 // (`authenticator` must be the one the server checks with). With a null
-// `authenticator` (authentication off): Caller::Unauthenticated().
+// `authenticator` (authentication off): Caller::AuthenticationOff().
 //
 // Identifies from the call's own metadata rather than from a property the
 // processor could leave in the auth context, because gRPC 1.51 shares that

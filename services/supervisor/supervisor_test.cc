@@ -28,9 +28,9 @@ using ::testing::StrictMock;
 using ::testing::UnorderedElementsAre;
 
 Caller User(const std::string& name) {
-  return Caller{name, true,
-                static_cast<uint32_t>(Right::kSubmit) | static_cast<uint32_t>(Right::kRead) |
-                    static_cast<uint32_t>(Right::kCancel)};
+  return Caller{name, static_cast<uint32_t>(Right::kSubmit) |
+                          static_cast<uint32_t>(Right::kRead) |
+                          static_cast<uint32_t>(Right::kCancel)};
 }
 
 class SupervisorOwnershipTest : public ::testing::Test {
@@ -144,9 +144,9 @@ TEST_F(SupervisorOwnershipTest, ListRunsShowsOwnRunsAndAdminOrNoAuthSeesAll) {
   EXPECT_THAT(Listed(User("alice")), ElementsAre("a2", "a1"));
   EXPECT_THAT(Listed(User("bob")), ElementsAre("b1"));
   EXPECT_THAT(Listed(User("carol")), ElementsAre());
-  const Caller admin{"root", true, static_cast<uint32_t>(Right::kAdmin)};
+  const Caller admin{"root", static_cast<uint32_t>(Right::kAdmin)};
   EXPECT_THAT(Listed(admin), UnorderedElementsAre("a1", "a2", "b1"));
-  EXPECT_THAT(Listed(Caller::Unauthenticated()), UnorderedElementsAre("a1", "a2", "b1"));
+  EXPECT_THAT(Listed(Caller::AuthenticationOff()), UnorderedElementsAre("a1", "a2", "b1"));
   v1::CancelRunRequest cancel;
   cancel.set_run_id("b1");
   EXPECT_THAT(core_->CancelRun(cancel, admin), IsOk());
@@ -159,17 +159,16 @@ TEST_F(SupervisorOwnershipTest, ProjectBacklogNeedsARunInTheProjectOrAdmin) {
   EXPECT_THAT(core_->ListIssues(request, User("alice")), IsOk());
   EXPECT_THAT(core_->ListIssues(request, User("bob")),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("project_id")));
-  EXPECT_THAT(core_->ListIssues(request, Caller{"root", true,
-                                                static_cast<uint32_t>(Right::kAdmin)}),
+  EXPECT_THAT(core_->ListIssues(request, Caller{"root", static_cast<uint32_t>(Right::kAdmin)}),
               IsOk());
-  EXPECT_THAT(core_->ListIssues(request, Caller::Unauthenticated()), IsOk());
+  EXPECT_THAT(core_->ListIssues(request, Caller::AuthenticationOff()), IsOk());
 }
 
 TEST_F(SupervisorOwnershipTest, WithoutAuthenticationRunsBelongToNobodyAndAllAreVisible) {
-  Create("open", Caller::Unauthenticated());
+  Create("open", Caller::AuthenticationOff());
   v1::GetRunRequest get;
   get.set_run_id("open");
-  EXPECT_THAT(core_->GetRun(get, Caller::Unauthenticated()), IsOk());
+  EXPECT_THAT(core_->GetRun(get, Caller::AuthenticationOff()), IsOk());
   // Once authentication is turned on, only admins see such runs.
   EXPECT_THAT(core_->GetRun(get, User("alice")),
               StatusHasCode(absl::StatusCode::kPermissionDenied));
