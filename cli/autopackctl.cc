@@ -1,5 +1,6 @@
 // autopackctl: the command line for the Supervisor (DESIGN.md §5).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -7,21 +8,28 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "autopack/v1/supervisor.grpc.pb.h"
 #include "cli/plan.h"
 #include "google/protobuf/util/json_util.h"
+#include "services/common/auth.h"
 #include "services/common/client.h"
 #include "services/common/grpc_status.h"
+#include "services/common/sha256.h"
 #include "services/supervisor/run_state.h"
 
 ABSL_FLAG(std::string, supervisor, "127.0.0.1:50051", "Supervisor address (HOST:PORT)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA bundle; turns TLS on");
 ABSL_FLAG(std::string, tls_cert, "", "client certificate for mTLS");
 ABSL_FLAG(std::string, tls_key, "", "client key for mTLS");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the bearer token to call with; default: the AUTOPACK_TOKEN "
+          "environment variable. Without TLS the token is sent to a loopback Supervisor only");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(30), "deadline of each unary call");
 ABSL_FLAG(bool, json, false, "print results as JSON (one object per line for watch)");
 ABSL_FLAG(std::string, repo, "", "submit/preview: repository (path or URL) the plan runs on");
@@ -30,6 +38,9 @@ ABSL_FLAG(bool, watch, false, "submit: then watch the run until it ends");
 ABSL_FLAG(std::string, state, "", "list: only runs in this state, e.g. RUN_STATE_RUNNING");
 ABSL_FLAG(std::string, project, "", "list/issues: project id");
 ABSL_FLAG(std::string, reason, "cancelled with autopackctl", "cancel: reason recorded");
+ABSL_FLAG(std::string, name, "", "token new/hash: caller name for the callers-file entry");
+ABSL_FLAG(std::string, rights, "",
+          "token new/hash: comma-separated rights (submit, read, cancel, admin, service)");
 
 namespace autopack::cli {
 namespace {
@@ -46,6 +57,9 @@ constexpr char kUsage[] =
     "  cancel RUN_ID [--reason=TEXT]    stop a run at its next safe point\n"
     "  usage RUN_ID                     tokens and cost by tier, phase and model\n"
     "  issues RUN_ID | --project=P      distinct issues of a run, or a project's backlog\n"
+    "  token new --name=N --rights=R,R  print a new random token, then its --auth_file entry\n"
+    "  token hash [--name=N --rights=R] read a token on stdin, print its SHA-256 (or entry)\n"
+    "Authentication: --token_file=F or AUTOPACK_TOKEN; keep tokens out of argv.\n"
     "Exit codes: 0 ok (watch: run succeeded), 1 error, 2 usage, 3 run ended unsuccessfully.";
 
 std::string Usd(int64_t micro) { return absl::StrFormat("$%.6f", micro / 1e6); }
@@ -206,17 +220,65 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// The callers-file entry of a token; needs no server, so it runs offline.
+int Token(const std::vector<std::string>& args) {
+  std::string token;
+  if (args.size() == 2 && args[1] == "new") {
+    absl::StatusOr<std::string> fresh = NewToken();
+    if (!fresh.ok()) return Fail(fresh.status());
+    token = *fresh;
+  } else if (args.size() == 2 && args[1] == "hash") {
+    std::getline(std::cin, token, '\0');
+    token = std::string(absl::StripAsciiWhitespace(token));
+    if (token.empty()) return Fail(absl::InvalidArgumentError("no token on stdin"));
+  } else {
+    std::cerr << "autopackctl token: use 'token new' or 'token hash'\n";
+    return 2;
+  }
+  const std::string name = absl::GetFlag(FLAGS_name);
+  std::vector<std::string> rights;
+  for (absl::string_view right :
+       absl::StrSplit(absl::GetFlag(FLAGS_rights), ',', absl::SkipWhitespace())) {
+    absl::StatusOr<Right> parsed = ParseRight(absl::StripAsciiWhitespace(right));
+    if (!parsed.ok()) return Fail(parsed.status());
+    rights.emplace_back(RightName(*parsed));
+  }
+  if (args[1] == "new" && (name.empty() || rights.empty())) {
+    std::cerr << "autopackctl token new: --name and --rights are required\n";
+    return 2;
+  }
+  if (args[1] == "new") {
+    std::cout << "# The token; hand it to the caller (it is stored nowhere else):\n"
+              << token << "\n# Its entry under 'callers:' in the --auth_file:\n";
+  }
+  if (name.empty()) {
+    std::cout << Sha256Hex(token) << "\n";
+    return 0;
+  }
+  std::cout << "  - name: " << name << "\n    token_sha256: " << Sha256Hex(token)
+            << "\n    rights: [" << absl::StrJoin(rights, ", ") << "]\n";
+  return 0;
+}
+
 int Main(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::cerr << absl::ProgramUsageMessage() << std::endl;
     return 2;
   }
+  if (args[0] == "token") return Token(args);
   ClientOptions options;
   options.target = absl::GetFlag(FLAGS_supervisor);
   options.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.deadline = absl::GetFlag(FLAGS_deadline);
+  if (const std::string file = absl::GetFlag(FLAGS_token_file); !file.empty()) {
+    absl::StatusOr<std::string> token = ReadTokenFile(file);
+    if (!token.ok()) return Fail(token.status());
+    options.bearer_token = *std::move(token);
+  } else if (const char* env = std::getenv("AUTOPACK_TOKEN"); env != nullptr) {
+    options.bearer_token = std::string(absl::StripAsciiWhitespace(env));
+  }
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateClientChannel(options);
   if (!channel.ok()) return Fail(channel.status());
   Ctl ctl(*channel, options);

@@ -1,5 +1,6 @@
 // Starts the four server binaries as separate processes on port 0 and checks
-// what every deployment relies on: health, reflection, clean SIGTERM.
+// what every deployment relies on: health, reflection, clean SIGTERM, no
+// plaintext listening beyond loopback by accident.
 #include <signal.h>
 
 #include <memory>
@@ -128,6 +129,19 @@ TEST_P(ServicesTest, SigintAlsoStopsCleanly) {
   auto exit_code = process_->Stop(SIGINT, absl::Seconds(5));
   ASSERT_TRUE(exit_code.ok()) << exit_code.status();
   EXPECT_EQ(*exit_code, 0) << process_->Log();
+}
+
+TEST_P(ServicesTest, RefusesToListenBeyondLoopbackInPlaintextUnlessTold) {
+  std::vector<std::string> args = ServerArgs(GetParam().binary);
+  args.push_back("--listen=0.0.0.0:0");
+  auto refused = testing::ServerProcess::Start(GetParam().binary, args);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(std::string(refused.status().message()).find("refusing to listen on 0.0.0.0:0"),
+            std::string::npos)
+      << refused.status();
+  args.push_back("--allow_insecure_listen");
+  auto allowed = testing::ServerProcess::Start(GetParam().binary, args);
+  EXPECT_TRUE(allowed.ok()) << allowed.status();
 }
 
 INSTANTIATE_TEST_SUITE_P(

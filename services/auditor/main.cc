@@ -18,6 +18,12 @@ int main(int argc, char** argv) {
       "reviews patches with deterministic checks and an LLM.\n"
       "Usage: auditor_server [--listen=HOST:PORT] [--providers_config=F] [--pricing_config=F]\n"
       "                      [--auditor_config=F] [--tls_cert=F --tls_key=F]");
+  const absl::StatusOr<autopack::ServerOptions> server_options =
+      autopack::ServerOptionsFromFlags("auditor", 50053);
+  if (!server_options.ok()) {
+    autopack::LogError(server_options.status().ToString());
+    return 1;
+  }
   // Configuration errors end the process before it listens.
   autopack::llm::CurlHttpClient http;
   auto llm = autopack::llm::LlmClientFromFlags(&http);
@@ -32,9 +38,10 @@ int main(int argc, char** argv) {
   }
   autopack::auditor::Auditor core(llm->get(), *std::move(config));
   autopack::auditor::AuditorServiceImpl service(&core);
+  // Only the Supervisor calls this service.
   const absl::Status status = autopack::ServeUntilSignal(
-      autopack::ServerOptionsFromFlags("auditor", 50053),
-      {{&service, autopack::v1::AuditorService::service_full_name()}});
+      *server_options, {{&service, autopack::v1::AuditorService::service_full_name(),
+                         autopack::MethodRights::Every(autopack::Right::kService)}});
   if (!status.ok()) {
     autopack::LogError(status.ToString());
     return 1;

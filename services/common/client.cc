@@ -1,5 +1,7 @@
 #include "services/common/client.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -29,7 +31,21 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateClientChannel(const ClientO
       args.SetSslTargetNameOverride(options.tls_server_name);
     }
   }
+  if (!options.bearer_token.empty()) {
+    // gRPC attaches call credentials only to channels it considers private;
+    // local credentials are plaintext on the wire but admit loopback only.
+    if (options.tls_ca_file.empty()) credentials = grpc::experimental::LocalCredentials(LOCAL_TCP);
+    credentials = grpc::CompositeChannelCredentials(
+        credentials, grpc::AccessTokenCredentials(options.bearer_token));
+  }
   return grpc::CreateCustomChannel(options.target, credentials, args);
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string token(absl::StripAsciiWhitespace(text));
+  if (token.empty()) return absl::InvalidArgumentError(absl::StrCat("token file ", path, " is empty"));
+  return token;
 }
 
 void ApplyDeadline(const ClientOptions& options, grpc::ClientContext* context) {

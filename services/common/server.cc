@@ -1,14 +1,17 @@
 #include "services/common/server.h"
 
+#include <arpa/inet.h>
 #include <signal.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "services/common/files.h"
+#include "services/common/grpc_auth.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
 
@@ -30,6 +33,62 @@ absl::Status SplitHostPort(const std::string& address, std::string* host, int* p
   return absl::OkStatus();
 }
 
+// 127.0.0.0/8, ::1 and localhost: addresses only this host can reach.
+bool IsLoopbackHost(std::string host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+// The listen-refusal rule of ServerOptions::allow_insecure_listen.
+absl::Status CheckListenIsSafe(const ServerOptions& options, const std::string& host) {
+  if (IsLoopbackHost(host)) return absl::OkStatus();
+  const bool tls = !options.tls_cert_file.empty();
+  const bool auth = options.authenticator != nullptr;
+  if (auth && !tls) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on ", options.listen,
+        " with bearer tokens but without TLS: tokens would cross the network in the "
+        "clear. Set --tls_cert and --tls_key, or listen on loopback"));
+  }
+  if ((!tls || !auth) && !options.allow_insecure_listen) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to listen on ", options.listen, " beyond loopback ",
+        !tls ? "without TLS" : "without authentication",
+        ": anyone who reaches the port could call every RPC. Set --tls_cert, --tls_key "
+        "and --auth_file, listen on 127.0.0.1, or pass --allow_insecure_listen"));
+  }
+  return absl::OkStatus();
+}
+
+// Every method of every hosted service must have a right, so that adding an
+// RPC cannot silently make it callable by everyone or by no one.
+absl::StatusOr<std::shared_ptr<const AccessPolicy>> MakeAccessPolicy(
+    const ServerOptions& options, const std::vector<HostedService>& services) {
+  auto policy = std::make_shared<AccessPolicy>(options.authenticator);
+  for (const HostedService& hosted : services) {
+    const google::protobuf::ServiceDescriptor* descriptor =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(hosted.name);
+    if (descriptor == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("service ", hosted.name, " is not a generated service"));
+    }
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      if (!hosted.rights.Find(descriptor->method(i)->name()).has_value()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            descriptor->method(i)->full_name(), " has no right in its service's method table"));
+      }
+    }
+    policy->AddService(hosted.name, hosted.rights);
+  }
+  return policy;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     const ServerOptions& options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
@@ -39,6 +98,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
     if (!options.tls_client_ca_file.empty()) {
       return absl::InvalidArgumentError(
           "a client CA (mTLS) needs a server certificate and key as well");
+    }
+    // Without TLS an authentication processor needs "secure" credentials to
+    // hang on; local credentials are plaintext on the wire (plain gRPC
+    // clients and grpcurl -plaintext still work) and only admit loopback
+    // peers, which is all CheckListenIsSafe allows for tokens without TLS.
+    if (options.authenticator != nullptr) {
+      return grpc::experimental::LocalServerCredentials(LOCAL_TCP);
     }
     return grpc::InsecureServerCredentials();
   }
@@ -62,8 +128,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::string host;
   int requested_port = 0;
   RETURN_IF_ERROR(SplitHostPort(options.listen, &host, &requested_port));
+  RETURN_IF_ERROR(CheckListenIsSafe(options, host));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeCredentials(options));
+  if (options.authenticator != nullptr) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const AccessPolicy> policy,
+                     MakeAccessPolicy(options, services));
+    credentials->SetAuthMetadataProcessor(NewAuthProcessor(std::move(policy)));
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -138,7 +210,10 @@ absl::Status ServeUntilSignal(const ServerOptions& options,
   ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server, GrpcServer::Start(options, services));
   server->SetServing(true);
   LogInfo(absl::StrCat("listening on ", server->address()),
-          {{"tls", options.tls_cert_file.empty() ? "off" : "on"}});
+          {{"tls", options.tls_cert_file.empty()           ? "off"
+                   : options.tls_client_ca_file.empty() ? "on"
+                                                        : "mutual"},
+           {"auth", options.authenticator == nullptr ? "off" : "on"}});
   const int signal_number = WaitForShutdownSignal();
   LogInfo(absl::StrCat("received ", signal_number == SIGTERM ? "SIGTERM" : "SIGINT",
                        ", shutting down (grace ",

@@ -1,6 +1,7 @@
 // The one gRPC server bootstrap every Autopack process uses: health service,
-// server reflection, port 0, optional TLS/mTLS, SERVING only when the caller
-// says the core is up, idempotent graceful shutdown.
+// server reflection, port 0, optional TLS/mTLS, authentication and per-method
+// rights (services/common/auth.h), SERVING only when the caller says the core
+// is up, idempotent graceful shutdown.
 #ifndef AUTOPACK_SERVICES_COMMON_SERVER_H_
 #define AUTOPACK_SERVICES_COMMON_SERVER_H_
 
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
+#include "services/common/auth.h"
 
 namespace autopack {
 
@@ -21,6 +23,13 @@ struct ServerOptions {
   std::string service_name;
   // HOST:PORT; port 0 picks a free port (see GrpcServer::port()).
   std::string listen = "127.0.0.1:0";
+  // When set, every call but health must come from one of its callers, with
+  // the right the service's MethodRights names. Null: no authentication.
+  std::shared_ptr<const Authenticator> authenticator;
+  // Start() refuses to listen beyond loopback (anything but 127.0.0.0/8, ::1,
+  // localhost) without TLS or without an authenticator, unless this is set.
+  // Even then, tokens are never accepted in plaintext beyond loopback.
+  bool allow_insecure_listen = false;
   // TLS is on when both are set (PEM files).
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -35,13 +44,18 @@ struct ServerOptions {
 struct HostedService {
   grpc::Service* service;  // not owned; must outlive the server
   std::string name;
+  // The right each method needs when the server has an authenticator; every
+  // method of the service must have one, or Start() fails.
+  MethodRights rights;
 };
 
 class GrpcServer {
  public:
   // Binds and starts serving `services` plus health and reflection. Health reports NOT_SERVING until
   // SetServing(true). UNAVAILABLE if the address cannot be bound,
-  // INVALID_ARGUMENT for a malformed address or unreadable TLS files.
+  // INVALID_ARGUMENT for a malformed address, unreadable TLS files or a
+  // method without a right, FAILED_PRECONDITION for an insecure listen (see
+  // ServerOptions::allow_insecure_listen).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const ServerOptions& options, const std::vector<HostedService>& services);
 

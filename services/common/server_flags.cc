@@ -11,11 +11,19 @@
 
 ABSL_FLAG(std::string, listen, "",
           "HOST:PORT to listen on; port 0 picks a free port (logged as 'listening on "
-          "HOST:PORT'). Default: 0.0.0.0:<the service's port>");
+          "HOST:PORT'). Default: 127.0.0.1:<the service's port>. Beyond loopback the "
+          "server needs --tls_cert/--tls_key and --auth_file (or --allow_insecure_listen)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate; with --tls_key turns TLS on");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle; when set, clients must present a certificate it signed (mTLS)");
+ABSL_FLAG(std::string, auth_file, "",
+          "YAML file of callers (name, token_sha256 and/or cert_names, rights); when set, "
+          "every RPC but health needs a caller with the method's right. Make an entry with "
+          "`autopackctl token new --name=NAME --rights=submit,read`");
+ABSL_FLAG(bool, allow_insecure_listen, false,
+          "listen beyond loopback without TLS or without --auth_file (never with tokens "
+          "in plaintext); for networks that secure the port some other way");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may run before being cancelled");
 
@@ -35,11 +43,19 @@ void InitServerProcess(int argc, char** argv, const std::string& service_name,
   BlockShutdownSignals();
 }
 
-ServerOptions ServerOptionsFromFlags(const std::string& service_name, int default_port) {
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags(const std::string& service_name,
+                                                     int default_port) {
   ServerOptions options;
   options.service_name = service_name;
   options.listen = absl::GetFlag(FLAGS_listen);
-  if (options.listen.empty()) options.listen = absl::StrCat("0.0.0.0:", default_port);
+  if (options.listen.empty()) options.listen = absl::StrCat("127.0.0.1:", default_port);
+  if (const std::string auth_file = absl::GetFlag(FLAGS_auth_file); !auth_file.empty()) {
+    absl::StatusOr<std::unique_ptr<Authenticator>> authenticator =
+        Authenticator::LoadFile(auth_file);
+    if (!authenticator.ok()) return authenticator.status();
+    options.authenticator = std::move(*authenticator);
+  }
+  options.allow_insecure_listen = absl::GetFlag(FLAGS_allow_insecure_listen);
   options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

@@ -1,10 +1,12 @@
 // Flags shared by every server binary (--listen, --tls_cert, --tls_key,
-// --tls_client_ca, --shutdown_grace), defined once so the four main.cc files
-// parse them identically.
+// --tls_client_ca, --auth_file, --allow_insecure_listen, --shutdown_grace),
+// defined once so the four main.cc files parse them identically.
 #ifndef AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
 #define AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
 
 #include <string>
+
+#include "absl/status/statusor.h"
 
 #include "services/common/server.h"
 
@@ -15,8 +17,11 @@ namespace autopack {
 void InitServerProcess(int argc, char** argv, const std::string& service_name,
                        const std::string& usage);
 
-// ServerOptions from the shared flags; --listen defaults to 0.0.0.0:<default_port>.
-ServerOptions ServerOptionsFromFlags(const std::string& service_name, int default_port);
+// ServerOptions from the shared flags; --listen defaults to
+// 127.0.0.1:<default_port>, so a bare start is reachable from this host only.
+// Errors of the --auth_file (NOT_FOUND, INVALID_ARGUMENT naming file and line).
+absl::StatusOr<ServerOptions> ServerOptionsFromFlags(const std::string& service_name,
+                                                     int default_port);
 
 }  // namespace autopack
 

@@ -32,7 +32,16 @@ using DiffPtr = Owned<git_diff, git_diff_free>;
 
 void InitLibgit2() {
   static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
+  std::call_once(once, [] {
+    git_libgit2_init();
+    // git's safe.directory check keeps a user from running commands that
+    // another user's repository config names (core.fsmonitor, hooks);
+    // libgit2 runs none of those. Local sources are limited to the
+    // operator's --local_repo_roots and are typically a volume owned by
+    // another uid than GitAdapter's (a container's), which the check would
+    // refuse to clone.
+    git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+  });
 }
 
 // Converts a libgit2 return code; the message names what was being done.

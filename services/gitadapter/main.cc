@@ -67,6 +67,12 @@ int main(int argc, char** argv) {
       "applies patches to libgit2 workspaces, commits, rolls back and runs checks.\n"
       "Usage: gitadapter_server [--listen=HOST:PORT] [--workspace_root=DIR] [--credentials_dir=DIR]\n"
       "                         [--sandbox=bwrap|none] [--sandbox_uid=UID --sandbox_gid=GID] [--tls_cert=F --tls_key=F]");
+  const absl::StatusOr<autopack::ServerOptions> server_options =
+      autopack::ServerOptionsFromFlags("gitadapter", 50054);
+  if (!server_options.ok()) {
+    autopack::LogError(server_options.status().ToString());
+    return 1;
+  }
   namespace ga = autopack::gitadapter;
   ga::ProcessCheckRunnerOptions check_options;
   const std::string sandbox = absl::GetFlag(FLAGS_sandbox);
@@ -121,9 +127,10 @@ int main(int argc, char** argv) {
   options.max_total_bytes = absl::GetFlag(FLAGS_read_max_total_bytes);
   ga::GitAdapter core(options, &workspaces, checks->get());
   ga::GitAdapterServiceImpl service(&core);
+  // Only the Supervisor calls this service.
   const absl::Status status = autopack::ServeUntilSignal(
-      autopack::ServerOptionsFromFlags("gitadapter", 50054),
-      {{&service, autopack::v1::GitAdapterService::service_full_name()}});
+      *server_options, {{&service, autopack::v1::GitAdapterService::service_full_name(),
+                         autopack::MethodRights::Every(autopack::Right::kService)}});
   if (!status.ok()) {
     autopack::LogError(status.ToString());
     return 1;

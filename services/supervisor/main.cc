@@ -35,6 +35,10 @@ ABSL_FLAG(std::string, gitadapter, "127.0.0.1:50054", "GitAdapter service addres
 ABSL_FLAG(std::string, peer_tls_ca, "", "PEM CA bundle; turns TLS on for calls to the services");
 ABSL_FLAG(std::string, peer_tls_cert, "", "client certificate for mTLS to the services");
 ABSL_FLAG(std::string, peer_tls_key, "", "client key for mTLS to the services");
+ABSL_FLAG(std::string, peer_token_file, "",
+          "file holding this Supervisor's bearer token for calls to the services (their "
+          "--auth_file gives it the 'service' right); without TLS it is sent to loopback "
+          "peers only");
 ABSL_FLAG(std::string, replica_id, "",
           "lease owner name of this replica; default HOSTNAME-PID");
 ABSL_FLAG(absl::Duration, lease_ttl, absl::Seconds(30),
@@ -58,9 +62,11 @@ namespace autopack::supervisor {
 namespace {
 
 template <typename Service>
-absl::StatusOr<std::shared_ptr<typename Service::Stub>> Connect(const std::string& target) {
+absl::StatusOr<std::shared_ptr<typename Service::Stub>> Connect(const std::string& target,
+                                                                const std::string& token) {
   ClientOptions options;
   options.target = target;
+  options.bearer_token = token;
   options.tls_ca_file = absl::GetFlag(FLAGS_peer_tls_ca);
   options.tls_cert_file = absl::GetFlag(FLAGS_peer_tls_cert);
   options.tls_key_file = absl::GetFlag(FLAGS_peer_tls_key);
@@ -89,6 +95,20 @@ absl::StatusOr<std::function<absl::Status(absl::string_view)>> CrashHook(const s
 }
 
 int Main() {
+  absl::StatusOr<ServerOptions> server_options = ServerOptionsFromFlags("supervisor", 50051);
+  if (!server_options.ok()) {
+    LogError(server_options.status().ToString());
+    return 1;
+  }
+  std::string peer_token;
+  if (const std::string file = absl::GetFlag(FLAGS_peer_token_file); !file.empty()) {
+    absl::StatusOr<std::string> token = ReadTokenFile(file);
+    if (!token.ok()) {
+      LogError(token.status().ToString());
+      return 1;
+    }
+    peer_token = *std::move(token);
+  }
   absl::StatusOr<policy::PolicyConfig> policy =
       policy::PolicyConfig::LoadDir(absl::GetFlag(FLAGS_config_dir));
   if (!policy.ok()) {
@@ -100,9 +120,9 @@ int Main() {
     LogError(store.status().ToString());
     return 1;
   }
-  auto builder = Connect<v1::BuilderService>(absl::GetFlag(FLAGS_builder));
-  auto auditor = Connect<v1::AuditorService>(absl::GetFlag(FLAGS_auditor));
-  auto git = Connect<v1::GitAdapterService>(absl::GetFlag(FLAGS_gitadapter));
+  auto builder = Connect<v1::BuilderService>(absl::GetFlag(FLAGS_builder), peer_token);
+  auto auditor = Connect<v1::AuditorService>(absl::GetFlag(FLAGS_auditor), peer_token);
+  auto git = Connect<v1::GitAdapterService>(absl::GetFlag(FLAGS_gitadapter), peer_token);
   for (const absl::Status& s : {builder.status(), auditor.status(), git.status()}) {
     if (!s.ok()) {
       LogError(s.ToString());
@@ -136,10 +156,11 @@ int Main() {
   Supervisor core(store->get(), &*policy, &peers, options);
   core.Start();
   LogInfo(absl::StrCat("replica ", options.replica_id, " using ", RedactUrl(absl::GetFlag(FLAGS_store))));
-  SupervisorServiceImpl service(&core, absl::GetFlag(FLAGS_max_watch_streams_per_caller));
-  const absl::Status status = ServeUntilSignal(
-      ServerOptionsFromFlags("supervisor", 50051),
-      {{&service, v1::SupervisorService::service_full_name()}});
+  SupervisorServiceImpl service(&core, server_options->authenticator.get(),
+                                absl::GetFlag(FLAGS_max_watch_streams_per_caller));
+  const absl::Status status =
+      ServeUntilSignal(*server_options, {{&service, v1::SupervisorService::service_full_name(),
+                                          SupervisorServiceImpl::Rights()}});
   core.Stop();
   if (!status.ok()) {
     LogError(status.ToString());
@@ -156,6 +177,7 @@ int main(int argc, char** argv) {
       argc, argv, "supervisor",
       "drives autonomous builds: runs, policy, budgets, issue tracking.\n"
       "Usage: supervisor_server [--listen=HOST:PORT] [--store=sqlite:PATH|postgres:CONNINFO]\n"
-      "       [--config_dir=config] [--builder=H:P --auditor=H:P --gitadapter=H:P]");
+      "       [--config_dir=config] [--builder=H:P --auditor=H:P --gitadapter=H:P]\n"
+      "       [--auth_file=callers.yaml] [--peer_token_file=F] [--tls_cert=F --tls_key=F]");
   return autopack::supervisor::Main();
 }

@@ -127,7 +127,7 @@ class RunDriverTest : public ::testing::Test {
 
   // Creates the run, claims it and drives it to its end.
   RunRecord CreateAndDrive(const v1::RunSpec& spec) {
-    EXPECT_THAT(store_->CreateRun(spec, {}), IsOk());
+    EXPECT_THAT(store_->CreateRun(spec, "", {}), IsOk());
     auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
     EXPECT_THAT(leases, IsOk());
     EXPECT_EQ(leases->size(), 1u);
@@ -367,7 +367,7 @@ TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
 
 TEST_F(RunDriverTest, CancelRequestedBeforeStartEndsCancelled) {
   v1::RunSpec spec = Spec(1);
-  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(spec, "", {}), IsOk());
   ASSERT_THAT(store_->RequestCancel("run-1", "changed my mind"), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
@@ -448,7 +448,7 @@ TEST_F(RunDriverTest, WithNoProviderLeftTheRunPausesWithNothingReservedAndResume
         return grpc::Status::OK;
       }));
   const v1::RunSpec spec = Spec(1);
-  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(spec, "", {}), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
   const Lease lease = leases->at(0);
@@ -544,7 +544,7 @@ TEST_F(RunDriverTest, APeerDownLongerThanTheOutageLimitEndsTheRun) {
   ON_CALL(*git_, OpenWorkspace(_, _, _))
       .WillByDefault(Return(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection refused")));
   const v1::RunSpec spec = Spec(1);
-  ASSERT_THAT(store_->CreateRun(spec, {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(spec, "", {}), IsOk());
   auto leases = store_->ClaimRuns("r", 1, absl::Minutes(1));
   ASSERT_THAT(leases, IsOk());
   const Lease lease = leases->at(0);

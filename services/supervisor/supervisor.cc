@@ -185,6 +185,18 @@ absl::StatusOr<v1::UsageReport> Supervisor::UsageOf(const RunRecord& record) {
   return report;
 }
 
+absl::StatusOr<RunRecord> Supervisor::GetRunAs(const std::string& run_id,
+                                               const Caller& caller) {
+  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(run_id));
+  if (!caller.MayAccess(record.run.created_by())) {
+    // Neither the owner's name nor anything of the run: only that it exists,
+    // which a CreateRun with the same id reveals anyway.
+    return absl::PermissionDeniedError(
+        absl::StrCat("run ", run_id, " belongs to another caller (admin may access it)"));
+  }
+  return record;
+}
+
 absl::StatusOr<v1::Run> Supervisor::RunWithUsage(RunRecord record) {
   ASSIGN_OR_RETURN(v1::UsageReport report, UsageOf(record));
   AttachUsage(report, &record.run);
@@ -210,7 +222,8 @@ absl::Status Supervisor::CheckAgainstPolicy(const v1::RunSpec& spec) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest& request) {
+absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest& request,
+                                                            const Caller& caller) {
   if (!request.has_spec()) return absl::InvalidArgumentError("spec: must be set");
   v1::RunSpec spec = request.spec();
   RETURN_IF_ERROR(ValidateRunSpec(spec, options_.spec_limits));
@@ -223,7 +236,11 @@ absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunR
   v1::RunEvent created;
   created.mutable_run_state()->set_from(v1::RUN_STATE_UNSPECIFIED);
   created.mutable_run_state()->set_to(v1::RUN_STATE_CREATED);
-  ASSIGN_OR_RETURN(CreateRunResult result, store_->CreateRun(spec, {created}));
+  ASSIGN_OR_RETURN(CreateRunResult result, store_->CreateRun(spec, caller.name, {created}));
+  if (result.already_existed && !caller.MayAccess(result.record.run.created_by())) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("run_id: ", spec.run_id(), " is taken by another caller's run"));
+  }
   {
     absl::MutexLock lock(&mu_);
     nudged_ = true;
@@ -234,13 +251,15 @@ absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunR
   return response;
 }
 
-absl::StatusOr<v1::Run> Supervisor::GetRun(const v1::GetRunRequest& request) {
+absl::StatusOr<v1::Run> Supervisor::GetRun(const v1::GetRunRequest& request,
+                                           const Caller& caller) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
-  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  ASSIGN_OR_RETURN(RunRecord record, GetRunAs(request.run_id(), caller));
   return RunWithUsage(std::move(record));
 }
 
-absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequest& request) {
+absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequest& request,
+                                                          const Caller& caller) {
   if (request.page_size() < 0 || request.page_size() > 500) {
     return absl::InvalidArgumentError("page_size: must be between 0 and 500");
   }
@@ -257,6 +276,7 @@ absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequ
   query.project_id = request.project_id();
   query.page_size = request.page_size() == 0 ? 50 : request.page_size();
   query.page_token = request.page_token();
+  if (!caller.Has(Right::kAdmin)) query.created_by = caller.name;
   ASSIGN_OR_RETURN(ListRunsPage page, store_->ListRuns(query));
   v1::ListRunsResponse response;
   for (RunRecord& record : page.runs) {
@@ -266,8 +286,10 @@ absl::StatusOr<v1::ListRunsResponse> Supervisor::ListRuns(const v1::ListRunsRequ
   return response;
 }
 
-absl::StatusOr<v1::Run> Supervisor::CancelRun(const v1::CancelRunRequest& request) {
+absl::StatusOr<v1::Run> Supervisor::CancelRun(const v1::CancelRunRequest& request,
+                                              const Caller& caller) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  RETURN_IF_ERROR(GetRunAs(request.run_id(), caller).status());
   RETURN_IF_ERROR(store_->RequestCancel(
       request.run_id(), request.reason().empty() ? "cancelled by a caller" : request.reason()));
   {
@@ -279,7 +301,7 @@ absl::StatusOr<v1::Run> Supervisor::CancelRun(const v1::CancelRunRequest& reques
 }
 
 absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
-    const v1::ListIssuesRequest& request) {
+    const v1::ListIssuesRequest& request, const Caller& caller) {
   if (request.page_size() < 0 || request.page_size() > 1000) {
     return absl::InvalidArgumentError("page_size: must be between 0 and 1000");
   }
@@ -295,12 +317,25 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
   IssuePage page;
   switch (request.scope_case()) {
     case v1::ListIssuesRequest::kRunId: {
-      ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
-      (void)record;
+      RETURN_IF_ERROR(GetRunAs(request.run_id(), caller).status());
       ASSIGN_OR_RETURN(page, store_->ListRunIssues(request.run_id(), query));
       break;
     }
     case v1::ListIssuesRequest::kProjectId: {
+      if (!caller.Has(Right::kAdmin)) {
+        // The backlog gathers issues of every run in the project: a caller
+        // sees it once it works on the project itself.
+        ListRunsQuery own;
+        own.project_id = request.project_id();
+        own.created_by = caller.name;
+        own.page_size = 1;
+        ASSIGN_OR_RETURN(ListRunsPage runs, store_->ListRuns(own));
+        if (runs.runs.empty()) {
+          return absl::PermissionDeniedError(
+              "project_id: only admins and callers with a run in the project may read its "
+              "backlog");
+        }
+      }
       ASSIGN_OR_RETURN(std::vector<v1::TrackedIssue> all,
                        policy::ProjectBacklog(store_).List(request.project_id(),
                                                            request.min_severity(),
@@ -324,9 +359,10 @@ absl::StatusOr<v1::ListIssuesResponse> Supervisor::ListIssues(
   return response;
 }
 
-absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest& request) {
+absl::StatusOr<v1::UsageReport> Supervisor::GetUsage(const v1::GetUsageRequest& request,
+                                                     const Caller& caller) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
-  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  ASSIGN_OR_RETURN(RunRecord record, GetRunAs(request.run_id(), caller));
   return UsageOf(record);
 }
 
@@ -338,14 +374,14 @@ absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(
   return policy::PreviewRun(request.spec(), *policy_);
 }
 
-absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request,
+absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request, const Caller& caller,
                                   const std::function<bool(const v1::RunEvent&)>& emit,
                                   const std::function<bool()>& gone) {
   if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
   if (request.after_sequence() < 0) {
     return absl::InvalidArgumentError("after_sequence: must not be negative");
   }
-  ASSIGN_OR_RETURN(RunRecord record, store_->GetRun(request.run_id()));
+  ASSIGN_OR_RETURN(RunRecord record, GetRunAs(request.run_id(), caller));
   v1::RunEvent snapshot;
   snapshot.set_run_id(request.run_id());
   ASSIGN_OR_RETURN(*snapshot.mutable_snapshot(), RunWithUsage(record));

@@ -3,6 +3,10 @@
 // servers. Runs are claimed from the Store with expiring leases, so several
 // replicas on one PostgreSQL never drive the same run at once, and a run whose
 // replica died is continued by another once its lease expires.
+//
+// Runs belong to the caller that created them: every method that names a run
+// takes the Caller and answers PERMISSION_DENIED for another caller's run
+// unless the caller is admin (or authentication is off).
 #ifndef AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_H_
 #define AUTOPACK_SERVICES_SUPERVISOR_SUPERVISOR_H_
 
@@ -19,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "autopack/v1/supervisor.pb.h"
+#include "services/common/auth.h"
 #include "services/supervisor/peers.h"
 #include "services/supervisor/policy/policy_config.h"
 #include "services/supervisor/run_driver.h"
@@ -54,12 +59,22 @@ class Supervisor {
   // of unfinished runs so another replica can continue them. Idempotent.
   void Stop();
 
-  absl::StatusOr<v1::CreateRunResponse> CreateRun(const v1::CreateRunRequest& request);
-  absl::StatusOr<v1::Run> GetRun(const v1::GetRunRequest& request);
-  absl::StatusOr<v1::ListRunsResponse> ListRuns(const v1::ListRunsRequest& request);
-  absl::StatusOr<v1::Run> CancelRun(const v1::CancelRunRequest& request);
-  absl::StatusOr<v1::ListIssuesResponse> ListIssues(const v1::ListIssuesRequest& request);
-  absl::StatusOr<v1::UsageReport> GetUsage(const v1::GetUsageRequest& request);
+  // The run is created by `caller`. Retrying with the same run id and spec
+  // returns the run only to its creator (or an admin); to others the id is
+  // ALREADY_EXISTS.
+  absl::StatusOr<v1::CreateRunResponse> CreateRun(const v1::CreateRunRequest& request,
+                                                  const Caller& caller);
+  absl::StatusOr<v1::Run> GetRun(const v1::GetRunRequest& request, const Caller& caller);
+  // Only the caller's own runs, unless it is admin.
+  absl::StatusOr<v1::ListRunsResponse> ListRuns(const v1::ListRunsRequest& request,
+                                                const Caller& caller);
+  absl::StatusOr<v1::Run> CancelRun(const v1::CancelRunRequest& request, const Caller& caller);
+  // A run's issues need access to the run; a project's backlog needs admin or
+  // a run of the caller's in that project.
+  absl::StatusOr<v1::ListIssuesResponse> ListIssues(const v1::ListIssuesRequest& request,
+                                                    const Caller& caller);
+  absl::StatusOr<v1::UsageReport> GetUsage(const v1::GetUsageRequest& request,
+                                           const Caller& caller);
   absl::StatusOr<v1::PreviewRunResponse> PreviewRun(const v1::PreviewRunRequest& request);
 
   // Calls `emit` with the run's snapshot (sequence 0), then each event with a
@@ -68,7 +83,7 @@ class Supervisor {
   // `gone` (polled between waits, so an idle abandoned stream ends too)
   // returns true. UNAVAILABLE when the supervisor stops first (the watcher may
   // resume elsewhere with after_sequence).
-  absl::Status WatchRun(const v1::WatchRunRequest& request,
+  absl::Status WatchRun(const v1::WatchRunRequest& request, const Caller& caller,
                         const std::function<bool(const v1::RunEvent&)>& emit,
                         const std::function<bool()>& gone);
 
@@ -85,6 +100,9 @@ class Supervisor {
   void ClaimAndRenew() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Reap(bool all) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<v1::UsageReport> UsageOf(const RunRecord& record);
+  // The run, if `caller` may see it: NOT_FOUND, or PERMISSION_DENIED for
+  // another caller's run.
+  absl::StatusOr<RunRecord> GetRunAs(const std::string& run_id, const Caller& caller);
   absl::StatusOr<v1::Run> RunWithUsage(RunRecord record);
   // Checks a validated spec against the policy (categories, models, caps);
   // errors name the field path.

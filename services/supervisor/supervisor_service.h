@@ -4,15 +4,22 @@
 
 #include "autopack/v1/supervisor.grpc.pb.h"
 #include "services/common/stream_quota.h"
+#include "services/common/auth.h"
 #include "services/supervisor/supervisor.h"
 
 namespace autopack::supervisor {
 
 class SupervisorServiceImpl final : public v1::SupervisorService::Service {
  public:
-  // A caller may hold at most `max_watch_streams_per_caller` WatchRun streams.
-  explicit SupervisorServiceImpl(Supervisor* core, int max_watch_streams_per_caller = 16)
-      : core_(core), watch_quota_(max_watch_streams_per_caller) {}
+  // `authenticator` is the server's (null when authentication is off): each
+  // call hands the core the caller it identifies. Neither is owned. A caller
+  // may hold at most `max_watch_streams_per_caller` WatchRun streams.
+  SupervisorServiceImpl(Supervisor* core, const Authenticator* authenticator,
+                        int max_watch_streams_per_caller = 16)
+      : core_(core), authenticator_(authenticator), watch_quota_(max_watch_streams_per_caller) {}
+
+  // The right each RPC needs (see services/common/auth.h).
+  static MethodRights Rights();
 
   grpc::Status CreateRun(grpc::ServerContext* context, const v1::CreateRunRequest* request,
                         v1::CreateRunResponse* response) override;
@@ -32,7 +39,8 @@ class SupervisorServiceImpl final : public v1::SupervisorService::Service {
                         grpc::ServerWriter<v1::RunEvent>* writer) override;
 
  private:
-  Supervisor* core_;  // not owned
+  Supervisor* core_;
+  const Authenticator* authenticator_;
   StreamQuota watch_quota_;
 };
 

@@ -22,6 +22,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/client.h"
 #include "services/common/grpc_status.h"
 #include "tests/e2e/suite.h"
 
@@ -44,8 +45,17 @@ int64_t RssKb(pid_t pid) {
   return -1;
 }
 
-std::shared_ptr<grpc::Channel> Channel(const std::string& address) {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+// A channel to one of the suite's servers as `caller` (see suite.h); with
+// the Supervisor's client certificate, which Builder, Auditor and GitAdapter
+// require (mTLS).
+std::shared_ptr<grpc::Channel> Channel(const Suite& suite, const ServerProcess& server,
+                                       const std::string& caller) {
+  ClientOptions options = suite.ClientFor(server, caller);
+  options.tls_cert_file = suite.pki("supervisor.pem");
+  options.tls_key_file = suite.pki("supervisor.key");
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateClientChannel(options);
+  EXPECT_TRUE(channel.ok()) << channel.status();
+  return *channel;
 }
 
 v1::PhaseSpec Phase() {
@@ -68,10 +78,11 @@ TEST(BadInputTest, EveryRpcRefusesOversizedAndInvalidInputAndTheServersHoldTheir
   auto supervisor = s.StartSupervisor("sqlite:" + s.dir() + "/bad.db", {"--max_concurrent_runs=0",
                                                                         "--max_watch_streams_per_caller=4"});
   ASSERT_TRUE(supervisor.ok()) << supervisor.status();
-  auto sup = v1::SupervisorService::NewStub(Channel((*supervisor)->address()));
-  auto builder = v1::BuilderService::NewStub(Channel(s.builder().address()));
-  auto auditor = v1::AuditorService::NewStub(Channel(s.auditor().address()));
-  auto git = v1::GitAdapterService::NewStub(Channel(s.git().address()));
+  auto sup = v1::SupervisorService::NewStub(Channel(s, **supervisor, "alice"));
+  // The services are called as the Supervisor calls them: with its token and certificate.
+  auto builder = v1::BuilderService::NewStub(Channel(s, s.builder(), "supervisor"));
+  auto auditor = v1::AuditorService::NewStub(Channel(s, s.auditor(), "supervisor"));
+  auto git = v1::GitAdapterService::NewStub(Channel(s, s.git(), "supervisor"));
 
   {
     grpc::ClientContext context;
@@ -99,11 +110,10 @@ TEST(BadInputTest, EveryRpcRefusesOversizedAndInvalidInputAndTheServersHoldTheir
   std::atomic<int> good_calls{0}, good_failures{0};
   std::thread good([&] {
     std::vector<std::unique_ptr<grpc::health::v1::Health::Stub>> health;
-    for (const std::string& address :
-         {(*supervisor)->address(), s.builder().address(), s.auditor().address(), s.git().address()}) {
-      health.push_back(grpc::health::v1::Health::NewStub(Channel(address)));
+    for (const ServerProcess* server : {static_cast<const ServerProcess*>(supervisor->get()), &s.builder(), &s.auditor(), &s.git()}) {
+      health.push_back(grpc::health::v1::Health::NewStub(Channel(s, *server, "")));
     }
-    auto reader = v1::SupervisorService::NewStub(Channel((*supervisor)->address()));
+    auto reader = v1::SupervisorService::NewStub(Channel(s, **supervisor, "alice"));
     while (!done) {
       for (auto& h : health) {
         grpc::ClientContext context;

@@ -6,7 +6,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/suite.h"
 
@@ -19,11 +18,6 @@ using ::testing::StartsWith;
 constexpr int kTiers = 2;
 constexpr int kPhasesPerTier = 2;
 constexpr int kPhases = kTiers * kPhasesPerTier;
-
-std::unique_ptr<v1::SupervisorService::Stub> Client(const ServerProcess& process) {
-  return v1::SupervisorService::NewStub(
-      grpc::CreateChannel(process.address(), grpc::InsecureChannelCredentials()));
-}
 
 v1::UsageReport Usage(v1::SupervisorService::Stub* stub, const std::string& run_id) {
   grpc::ClientContext context;
@@ -71,7 +65,7 @@ TEST_P(CrashTest, KilledAndRestartedSupervisorFinishesTheRunExactlyOnce) {
   auto doomed = suite_->StartSupervisor(store, {"--crash_before=" + GetParam()});
   ASSERT_TRUE(doomed.ok()) << doomed.status();
   {
-    auto stub = Client(**doomed);
+    auto stub = suite_->SupervisorStub(**doomed);
     grpc::ClientContext context;
     v1::CreateRunRequest request;
     *request.mutable_spec() = NotesSpec(run_id, *repo_, kTiers, kPhasesPerTier);
@@ -87,7 +81,7 @@ TEST_P(CrashTest, KilledAndRestartedSupervisorFinishesTheRunExactlyOnce) {
 
   auto restarted = suite_->StartSupervisor(store);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
-  auto stub = Client(**restarted);
+  auto stub = suite_->SupervisorStub(**restarted);
   auto run = WaitForRunEnd(stub.get(), run_id, absl::Seconds(90));
   ASSERT_TRUE(run.ok()) << run.status() << (*restarted)->Log();
   EXPECT_EQ(run->state(), v1::RUN_STATE_DONE_SUCCESS) << run->state_reason();

@@ -8,7 +8,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/suite.h"
 #include "tests/testing/postgres/postgres_server.h"
@@ -60,10 +59,8 @@ TEST(ReplicasTest, TwentyRunsCompleteExactlyOnceWhenAReplicaIsKilled) {
   ASSERT_TRUE(a.ok()) << a.status();
   auto b = (*suite)->StartSupervisor(store, {"--replica_id=replica-b"});
   ASSERT_TRUE(b.ok()) << b.status();
-  auto stub_a = v1::SupervisorService::NewStub(
-      grpc::CreateChannel((*a)->address(), grpc::InsecureChannelCredentials()));
-  auto stub_b = v1::SupervisorService::NewStub(
-      grpc::CreateChannel((*b)->address(), grpc::InsecureChannelCredentials()));
+  auto stub_a = (*suite)->SupervisorStub(**a);
+  auto stub_b = (*suite)->SupervisorStub(**b);
 
   for (int i = 0; i < kRuns; ++i) {
     grpc::ClientContext context;

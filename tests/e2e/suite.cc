@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -12,6 +13,7 @@
 #include "grpcpp/create_channel.h"
 #include "nlohmann/json.hpp"
 #include "services/common/files.h"
+#include "services/common/sha256.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/run_state.h"
 
@@ -20,7 +22,61 @@ namespace {
 
 constexpr char kFakeKeyEnv[] = "AUTOPACK_E2E_FAKE_KEY";
 
+struct TestCaller {
+  const char* name;
+  const char* rights;
+};
+constexpr TestCaller kCallers[] = {{"alice", "submit, read, cancel"},
+                                   {"bob", "submit, read, cancel"},
+                                   {"reader", "read"},
+                                   {"admin", "admin"},
+                                   {"supervisor", "service"}};
+constexpr char kSupervisorCertName[] = "supervisor.autopack.test";
+
+// A CA, a server certificate for localhost and 127.0.0.1, and a client
+// certificate for the Supervisor, all valid for a day; EC keys keep it fast.
+absl::Status MakePki(const std::string& dir) {
+  return Shell(absl::StrCat(
+                   "set -e; mkdir -p ", dir, "; cd ", dir, ";",
+                   " K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';",
+                   " openssl req -x509 $K -keyout ca.key -out ca.pem -days 1",
+                   "   -subj /CN=autopack-e2e-ca;",
+                   " printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext;",
+                   " printf 'subjectAltName=DNS:", kSupervisorCertName,
+                   "\nextendedKeyUsage=clientAuth\n' > supervisor.ext;",
+                   " for n in server supervisor; do",
+                   "   openssl req $K -keyout $n.key -out $n.csr -subj /CN=$n;",
+                   "   openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial",
+                   "     -out $n.pem -days 1 -extfile $n.ext;",
+                   " done"))
+      .status();
+}
+
 }  // namespace
+
+std::string Suite::Token(const std::string& caller) const {
+  return absl::StrCat("e2e-token-of-", caller, "-", std::hash<std::string>()(dir_));
+}
+
+ClientOptions Suite::ClientFor(const ServerProcess& process, const std::string& caller) const {
+  ClientOptions options;
+  options.target = process.address();
+  options.tls_ca_file = pki("ca.pem");
+  if (!caller.empty()) options.bearer_token = Token(caller);
+  return options;
+}
+
+std::unique_ptr<v1::SupervisorService::Stub> Suite::SupervisorStub(
+    const ServerProcess& supervisor, const std::string& caller) const {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      CreateClientChannel(ClientFor(supervisor, caller));
+  // The options are the suite's own; a failure is a bug of this file.
+  if (!channel.ok()) {
+    fprintf(stderr, "suite: %s\n", channel.status().ToString().c_str());
+    abort();
+  }
+  return v1::SupervisorService::NewStub(*channel);
+}
 
 absl::StatusOr<std::string> Shell(const std::string& command) {
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");
@@ -50,21 +106,39 @@ absl::StatusOr<std::unique_ptr<Suite>> Suite::Start(const std::string& name,
                               suite->fake_->base_url(), "/v1\n    api_key_env: ", kFakeKeyEnv,
                               "\n  anthropic:\n    kind: anthropic\n    base_url: ",
                               suite->fake_->base_url(), "\n    api_key_env: ", kFakeKeyEnv, "\n")));
+  RETURN_IF_ERROR(MakePki(suite->pki("")));
+  std::string callers = "callers:\n";
+  for (const TestCaller& caller : kCallers) {
+    absl::StrAppend(&callers, "  - name: ", caller.name, "\n    token_sha256: ",
+                    Sha256Hex(suite->Token(caller.name)), "\n    rights: [", caller.rights,
+                    "]\n");
+    if (absl::string_view(caller.name) == "supervisor") {
+      absl::StrAppend(&callers, "    cert_names: [", kSupervisorCertName, "]\n");
+    }
+  }
+  RETURN_IF_ERROR(WriteFileAtomically(suite->callers_file(), callers));
+  RETURN_IF_ERROR(
+      WriteFileAtomically(suite->dir_ + "/supervisor.token", suite->Token("supervisor")));
   const std::vector<std::string> env = {absl::StrCat(kFakeKeyEnv, "=fake-key")};
-  const std::vector<std::string> llm_flags = {"--listen=127.0.0.1:0",
-                                              "--providers_config=" + providers,
-                                              "--pricing_config=config/pricing.yaml"};
+  // The Supervisor's peers: TLS, its client certificate required, tokens.
+  const std::vector<std::string> peer_flags = {
+      "--listen=127.0.0.1:0", "--tls_cert=" + suite->pki("server.pem"),
+      "--tls_key=" + suite->pki("server.key"), "--tls_client_ca=" + suite->pki("ca.pem"),
+      "--auth_file=" + suite->callers_file()};
+  std::vector<std::string> llm_flags = peer_flags;
+  llm_flags.push_back("--providers_config=" + providers);
+  llm_flags.push_back("--pricing_config=config/pricing.yaml");
   ASSIGN_OR_RETURN(suite->builder_,
                    ServerProcess::Start("services/builder/builder_server", llm_flags, env));
   std::vector<std::string> auditor_flags = llm_flags;
   auditor_flags.push_back("--auditor_config=config/auditor.yaml");
   ASSIGN_OR_RETURN(suite->auditor_,
                    ServerProcess::Start("services/auditor/auditor_server", auditor_flags, env));
+  std::vector<std::string> git_flags = peer_flags;
+  git_flags.push_back("--workspace_root=" + suite->workspace_root());
+  git_flags.push_back("--local_repo_roots=" + suite->dir_);
   ASSIGN_OR_RETURN(suite->git_,
-                   ServerProcess::Start("services/gitadapter/gitadapter_server",
-                                        {"--listen=127.0.0.1:0",
-                                         "--workspace_root=" + suite->workspace_root(),
-                                         "--local_repo_roots=" + suite->dir_}));
+                   ServerProcess::Start("services/gitadapter/gitadapter_server", git_flags));
   return suite;
 }
 
@@ -79,7 +153,16 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> Suite::StartSupervisor(
                                     "--gitadapter=" + git_->address(),
                                     "--claim_interval=100ms",
                                     "--shutdown_grace=2s",
-                                    "--lease_ttl=" + absl::FormatDuration(lease_ttl)};
+                                    "--lease_ttl=" + absl::FormatDuration(lease_ttl),
+                                    // Its own listener: TLS and tokens, no client certificate.
+                                    "--tls_cert=" + pki("server.pem"),
+                                    "--tls_key=" + pki("server.key"),
+                                    "--auth_file=" + callers_file(),
+                                    // Its calls to the peers: TLS, its certificate, its token.
+                                    "--peer_tls_ca=" + pki("ca.pem"),
+                                    "--peer_tls_cert=" + pki("supervisor.pem"),
+                                    "--peer_tls_key=" + pki("supervisor.key"),
+                                    "--peer_token_file=" + dir_ + "/supervisor.token"};
   flags.insert(flags.end(), extra.begin(), extra.end());
   return ServerProcess::Start("services/supervisor/supervisor_server", flags);
 }

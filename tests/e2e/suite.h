@@ -3,6 +3,15 @@
 // auditor_server and gitadapter_server, and as many supervisor_server
 // processes as a test starts, on a store it names. Everything listens on
 // 127.0.0.1 port 0; scratch files live under TEST_TMPDIR.
+//
+// Secure the way a deployment is: a throw-away CA made at start signs every
+// server's certificate; every channel is TLS; the Builder, Auditor and
+// GitAdapter also require the Supervisor's client certificate (mTLS); every
+// server checks bearer tokens against one callers file, in which:
+//   alice, bob   submit, read, cancel
+//   reader       read
+//   admin        admin
+//   supervisor   service (its token, and its certificate's name)
 #ifndef AUTOPACK_TESTS_E2E_SUITE_H_
 #define AUTOPACK_TESTS_E2E_SUITE_H_
 
@@ -13,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "autopack/v1/supervisor.grpc.pb.h"
+#include "services/common/client.h"
 #include "tests/fake_provider/fake_provider_server.h"
 #include "tests/fake_provider/plan_responder.h"
 #include "tests/testing/server_process.h"
@@ -26,10 +36,6 @@ class Suite {
                                                       PlanAnswers answers);
 
   FakeProviderServer& fake() { return *fake_; }
-  // The service processes, for tests that call them directly.
-  const ServerProcess& builder() const { return *builder_; }
-  const ServerProcess& auditor() const { return *auditor_; }
-  const ServerProcess& git() const { return *git_; }
   // Scratch directory of this suite.
   const std::string& dir() const { return dir_; }
   // Where gitadapter_server keeps its workspaces (<root>/<run id>/repo).
@@ -40,6 +46,24 @@ class Suite {
   absl::StatusOr<std::unique_ptr<ServerProcess>> StartSupervisor(
       const std::string& store_url, const std::vector<std::string>& extra = {},
       absl::Duration lease_ttl = absl::Seconds(2));
+
+  const ServerProcess& builder() const { return *builder_; }
+  const ServerProcess& auditor() const { return *auditor_; }
+  const ServerProcess& git() const { return *git_; }
+
+  // How to reach `process` (any of the suite's servers) as `caller`, one of
+  // the callers above; "" sends no token.
+  ClientOptions ClientFor(const ServerProcess& process, const std::string& caller) const;
+  // A Supervisor stub calling as `caller`.
+  std::unique_ptr<v1::SupervisorService::Stub> SupervisorStub(
+      const ServerProcess& supervisor, const std::string& caller = "alice") const;
+  // The bearer token of `caller`.
+  std::string Token(const std::string& caller) const;
+  // The callers file every server checks (--auth_file).
+  std::string callers_file() const { return dir_ + "/callers.yaml"; }
+  // PEM files of the throw-away PKI: the CA, and NAME.pem / NAME.key for
+  // "server" (localhost, 127.0.0.1) and "supervisor" (client certificate).
+  std::string pki(const std::string& file) const { return dir_ + "/pki/" + file; }
 
   // Makes a git repository at dir()/<name> with a few files and one commit;
   // returns its path.

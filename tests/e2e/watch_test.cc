@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/synchronization/notification.h"
-#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/suite.h"
 
@@ -43,8 +42,7 @@ TEST(WatchRunTest, TwoWatchersOneLateGetEveryEventInOrder) {
   ASSERT_TRUE(repo.ok()) << repo.status();
   auto supervisor = (*suite)->StartSupervisor("sqlite:" + (*suite)->dir() + "/watch.db");
   ASSERT_TRUE(supervisor.ok()) << supervisor.status();
-  auto channel = grpc::CreateChannel((*supervisor)->address(), grpc::InsecureChannelCredentials());
-  auto stub = v1::SupervisorService::NewStub(channel);
+  auto stub = (*suite)->SupervisorStub(**supervisor);
 
   {
     grpc::ClientContext context;

@@ -2,10 +2,14 @@
 // (@grpc/grpc-js + grpc-js-reflection-client): list services through server
 // reflection, fetch descriptors by symbol, then call RPCs using only those
 // descriptors. Writes JUnit XML to $XML_OUTPUT_FILE for the test count.
+// The servers check bearer tokens, so, like `grpcurl -H 'authorization: Bearer
+// ...'`, every call but health carries one.
 'use strict';
 
 const { spawn } = require('child_process');
+const crypto = require('crypto');
 const fs = require('fs');
+const path = require('path');
 const grpc = require('@grpc/grpc-js');
 const { GrpcReflection } = require('grpc-js-reflection-client');
 
@@ -23,8 +27,24 @@ const DECODED = new Set([
   grpc.status.FAILED_PRECONDITION, grpc.status.UNIMPLEMENTED,
 ]);
 
+const TOKEN = crypto.randomBytes(32).toString('base64url');
+const CALLERS_FILE = path.join(process.env.TEST_TMPDIR || '/tmp', 'reflection-callers.yaml');
+fs.writeFileSync(CALLERS_FILE, [
+  'callers:',
+  '  - name: reflection-test',
+  `    token_sha256: ${crypto.createHash('sha256').update(TOKEN).digest('hex')}`,
+  '    rights: [admin, service]',
+  '',
+].join('\n'));
+
+function withToken() {
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${TOKEN}`);
+  return metadata;
+}
+
 function serverArgs(binary) {
-  const args = ['--listen=127.0.0.1:0', '--shutdown_grace=2s'];
+  const args = ['--listen=127.0.0.1:0', '--shutdown_grace=2s', `--auth_file=${CALLERS_FILE}`];
   if (binary.includes('supervisor')) args.push(`--store=sqlite:${process.env.TEST_TMPDIR || '/tmp'}/reflection.db`);
   return args;
 }
@@ -55,10 +75,10 @@ function stopServer(child) {
   });
 }
 
-function unary(client, method, request) {
+function unary(client, method, request, metadata = new grpc.Metadata()) {
   return new Promise((resolve) => {
     const deadline = new Date(Date.now() + 10000);
-    client[method](request, { deadline }, (err, response) => resolve({ err, response }));
+    client[method](request, metadata, { deadline }, (err, response) => resolve({ err, response }));
   });
 }
 
@@ -80,20 +100,33 @@ async function checkServer({ binary, service }, results) {
   try {
     const reflection = new GrpcReflection(address, grpc.credentials.createInsecure());
 
+    await record('reflection without a token is UNAUTHENTICATED', async () => {
+      // The client wraps the gRPC error into its own, keeping only the text.
+      let answer = 'OK';
+      try {
+        await reflection.listServices();
+      } catch (e) {
+        answer = String(e.message);
+      }
+      if (!answer.includes(`${grpc.status.UNAUTHENTICATED} UNAUTHENTICATED`)) {
+        throw new Error(`answered ${answer}`);
+      }
+    });
+
     await record('reflection lists the service and grpc.health.v1.Health', async () => {
-      const services = await reflection.listServices();
+      const services = await reflection.listServices('*', withToken());
       for (const expected of [service, 'grpc.health.v1.Health']) {
         if (!services.includes(expected)) throw new Error(`${expected} missing from ${JSON.stringify(services)}`);
       }
     });
 
     await record('reflection lists the methods of the service', async () => {
-      const methods = await reflection.listMethods(service);
+      const methods = await reflection.listMethods(service, withToken());
       if (methods.length === 0) throw new Error('no methods');
     });
 
-    await record('health Check through the reflected descriptor answers SERVING', async () => {
-      const descriptor = await reflection.getDescriptorBySymbol('grpc.health.v1.Health');
+    await record('health Check through the reflected descriptor answers SERVING without a token', async () => {
+      const descriptor = await reflection.getDescriptorBySymbol('grpc.health.v1.Health', withToken());
       const Health = lookup(descriptor.getPackageObject({ keepCase: true, enums: String }), 'grpc.health.v1.Health');
       const client = new Health(address, grpc.credentials.createInsecure());
       const { err, response } = await unary(client, 'Check', { service });
@@ -103,13 +136,13 @@ async function checkServer({ binary, service }, results) {
     });
 
     await record('an autopack.v1 RPC called through the reflected descriptor is decoded and answered', async () => {
-      const descriptor = await reflection.getDescriptorBySymbol(service);
+      const descriptor = await reflection.getDescriptorBySymbol(service, withToken());
       const Service = lookup(descriptor.getPackageObject({ keepCase: true }), service);
       if (!Service) throw new Error(`${service} not in the reflected descriptor`);
       const methods = Object.keys(Service.service);
       const unaryMethod = methods.find((m) => !Service.service[m].responseStream);
       const client = new Service(address, grpc.credentials.createInsecure());
-      const { err } = await unary(client, unaryMethod, {});
+      const { err } = await unary(client, unaryMethod, {}, withToken());
       client.close();
       const code = err ? err.code : grpc.status.OK;
       if (!DECODED.has(code)) throw new Error(`${unaryMethod} answered ${code}: ${err && err.details}`);

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/sha256.h"
 #include "services/common/status_macros.h"
 
 namespace autopack::supervisor {

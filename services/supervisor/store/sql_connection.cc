@@ -1,8 +1,5 @@
 #include "services/supervisor/store/sql_connection.h"
 
-#include <openssl/evp.h>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 
 namespace autopack::supervisor {
@@ -31,14 +28,6 @@ absl::Status RunInTransaction(SqlConnection& connection,
     connection.Query("ROLLBACK").IgnoreError();
   }
   return status;
-}
-
-std::string Sha256Hex(absl::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace autopack::supervisor

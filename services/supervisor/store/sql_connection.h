@@ -83,9 +83,6 @@ class SqlConnection {
 absl::Status RunInTransaction(SqlConnection& connection,
                               const std::function<absl::Status()>& body);
 
-// Lower-case hex SHA-256 of `data`.
-std::string Sha256Hex(absl::string_view data);
-
 // SQL that differs between the databases.
 struct SqlDialect {
   // Expression: the database's clock in microseconds since the Unix epoch.

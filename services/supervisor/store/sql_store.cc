@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "services/common/sha256.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/run_state.h"
 
@@ -22,7 +23,7 @@ namespace {
 constexpr char kRunColumns[] =
     "run_id, project_id, spec, spec_hash, state, state_reason, created_us, started_us, "
     "finished_us, branch, head_sha, cancel_requested, cancel_reason, lease_owner, "
-    "lease_epoch, lease_expires_us, last_sequence";
+    "lease_epoch, lease_expires_us, last_sequence, created_by";
 
 constexpr char kAttemptColumns[] =
     "phase_id, attempt, step, builder_model, auditor_model, build, review, apply, "
@@ -127,6 +128,7 @@ absl::StatusOr<RunRecord> RunFromRow(const SqlRow& row) {
   record.lease_epoch = row.Int(14);
   record.lease_expires_at = absl::FromUnixMicros(row.Int(15));
   record.last_sequence = row.Int(16);
+  run.set_created_by(row.Text(17));
   return record;
 }
 
@@ -325,6 +327,7 @@ absl::StatusOr<RunRecord> SqlStore::ReadRun(SqlConnection& c, const std::string&
 }
 
 absl::StatusOr<CreateRunResult> SqlStore::CreateRun(const v1::RunSpec& spec,
+                                                    const std::string& created_by,
                                                     const std::vector<v1::RunEvent>& events) {
   if (spec.run_id().empty()) return absl::InvalidArgumentError("spec.run_id is empty");
   {
@@ -361,10 +364,11 @@ absl::StatusOr<CreateRunResult> SqlStore::CreateRun(const v1::RunSpec& spec,
     }
     const int64_t n_events = static_cast<int64_t>(events.size());
     RETURN_IF_ERROR(c.Query(Sql("INSERT INTO runs (run_id, project_id, spec, spec_hash, state, "
-                                "created_us, last_sequence) VALUES ($1, $2, $3, $4, $5, NOW_US, "
-                                "$6)"),
+                                "created_us, last_sequence, created_by) VALUES ($1, $2, $3, $4, "
+                                "$5, NOW_US, $6, $7)"),
                             {spec.run_id(), spec.project_id(), SqlArg::Bytes(spec_bytes),
-                             spec_hash, static_cast<int>(v1::RUN_STATE_CREATED), n_events})
+                             spec_hash, static_cast<int>(v1::RUN_STATE_CREATED), n_events,
+                             created_by})
                          .status());
     for (int t = 0; t < spec.tiers_size(); ++t) {
       const v1::TierSpec& tier = spec.tiers(t);
@@ -432,6 +436,9 @@ absl::StatusOr<ListRunsPage> SqlStore::ListRuns(const ListRunsQuery& query) {
   }
   if (!query.project_id.empty()) {
     where.push_back(absl::StrCat("project_id = ", placeholder(query.project_id)));
+  }
+  if (query.created_by.has_value()) {
+    where.push_back(absl::StrCat("created_by = ", placeholder(*query.created_by)));
   }
   if (!query.page_token.empty()) {
     int64_t created = 0;

@@ -30,6 +30,7 @@ class SqlStore : public Store {
   absl::StatusOr<MigrationReport> Init();
 
   absl::StatusOr<CreateRunResult> CreateRun(const v1::RunSpec& spec,
+                                            const std::string& created_by,
                                             const std::vector<v1::RunEvent>& events) override;
   absl::StatusOr<RunRecord> GetRun(const std::string& run_id) override;
   absl::StatusOr<ListRunsPage> ListRuns(const ListRunsQuery& query) override;

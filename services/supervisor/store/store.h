@@ -46,7 +46,8 @@ struct Lease {
 };
 
 // A run as stored. `run` carries spec, state, reason, times, tier and phase
-// status (without usage: that comes from the ledger), branch, head and owner.
+// status (without usage: that comes from the ledger), branch, head, owner
+// (lease holder) and created_by (the caller that created it).
 struct RunRecord {
   v1::Run run;
   std::string spec_hash;  // hex SHA-256 of the deterministic spec encoding
@@ -65,6 +66,9 @@ struct CreateRunResult {
 struct ListRunsQuery {
   std::vector<v1::RunState> states;  // empty: all
   std::string project_id;            // empty: all
+  // Only runs this caller created; nullopt: every caller's. ("" selects the
+  // runs created without authentication.)
+  std::optional<std::string> created_by;
   int page_size = 50;                // 1..500
   std::string page_token;            // from ListRunsPage::next_page_token
 };
@@ -156,12 +160,15 @@ class Store : public policy::IssueBacklogStore {
  public:
   ~Store() override = default;
 
-  // Stores a new run in CREATED, its tiers PENDING and phases QUEUED, and
+  // Stores a new run in CREATED, its tiers PENDING and phases QUEUED, created
+  // by `created_by` (a caller name; empty without authentication), and
   // appends `events` (sequence 1, 2, ...) in the same transaction.
   // spec.run_id must be set. If the id exists: with the same spec (same hash),
-  // returns it with already_existed; with a different one, ALREADY_EXISTS.
+  // returns it with already_existed (whoever created it: the caller decides
+  // what another caller may see); with a different one, ALREADY_EXISTS.
   virtual absl::StatusOr<CreateRunResult> CreateRun(
-      const v1::RunSpec& spec, const std::vector<v1::RunEvent>& events) = 0;
+      const v1::RunSpec& spec, const std::string& created_by,
+      const std::vector<v1::RunEvent>& events) = 0;
 
   // NOT_FOUND for an unknown id.
   virtual absl::StatusOr<RunRecord> GetRun(const std::string& run_id) = 0;

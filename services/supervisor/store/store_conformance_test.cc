@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -103,7 +104,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
 
   // Creates a run and claims it for "replica-a".
   Lease CreateAndClaim(const std::string& run_id) {
-    EXPECT_THAT(store_->CreateRun(MakeSpec(run_id), {}), IsOk());
+    EXPECT_THAT(store_->CreateRun(MakeSpec(run_id), "", {}), IsOk());
     absl::StatusOr<std::vector<Lease>> leases =
         store_->ClaimRuns("replica-a", 100, absl::Minutes(5));
     EXPECT_THAT(leases, IsOk());
@@ -143,7 +144,60 @@ TEST_P(StoreTest, FreshDatabaseGetsEveryMigrationAndReapplyingIsANoOp) {
   // A store opened on the migrated database works and applies nothing more.
   absl::StatusOr<std::unique_ptr<Store>> store = (*fresh)->Open();
   ASSERT_THAT(store, IsOk());
-  EXPECT_THAT((*store)->CreateRun(MakeSpec("r1"), {}), IsOk());
+  EXPECT_THAT((*store)->CreateRun(MakeSpec("r1"), "", {}), IsOk());
+}
+
+TEST_P(StoreTest, RunsCreatedBeforeTheCreatorColumnBelongToNobody) {
+  absl::StatusOr<std::unique_ptr<TestDatabase>> fresh = NewTestDatabase(GetParam());
+  ASSERT_THAT(fresh, IsOk());
+  absl::StatusOr<std::unique_ptr<SqlConnection>> c = (*fresh)->Connect();
+  ASSERT_THAT(c, IsOk());
+  const std::vector<Migration> all = EmbeddedMigrations();
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_THAT(ApplyMigrations(**c, (*fresh)->dialect(), {all[0]}), IsOk());
+  ASSERT_THAT((*c)->Query("INSERT INTO runs (run_id, project_id, spec, spec_hash, state, "
+                          "created_us) VALUES ('old', 'p', '', 'h', 1, 1)"),
+              IsOk());
+  absl::StatusOr<std::unique_ptr<Store>> store = (*fresh)->Open();
+  ASSERT_THAT(store, IsOk());
+  absl::StatusOr<RunRecord> old = (*store)->GetRun("old");
+  ASSERT_THAT(old, IsOk());
+  EXPECT_EQ(old->run.created_by(), "");
+}
+
+TEST_P(StoreTest, RunsRememberTheirCreatorAndListByIt) {
+  ASSERT_THAT(store_->CreateRun(MakeSpec("a1"), "alice", {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("b1"), "bob", {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("a2"), "alice", {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("n1"), "", {}), IsOk());
+  absl::StatusOr<RunRecord> b1 = store_->GetRun("b1");
+  ASSERT_THAT(b1, IsOk());
+  EXPECT_EQ(b1->run.created_by(), "bob");
+  // Idempotent creation returns the stored creator, not the new caller.
+  absl::StatusOr<CreateRunResult> again = store_->CreateRun(MakeSpec("b1"), "alice", {});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->already_existed);
+  EXPECT_EQ(again->record.run.created_by(), "bob");
+
+  auto ids = [&](std::optional<std::string> created_by, int page_size) {
+    ListRunsQuery query;
+    query.created_by = std::move(created_by);
+    query.page_size = page_size;
+    std::vector<std::string> seen;
+    do {
+      absl::StatusOr<ListRunsPage> page = store_->ListRuns(query);
+      EXPECT_THAT(page, IsOk());
+      if (!page.ok()) break;
+      for (const RunRecord& r : page->runs) seen.push_back(r.run.run_id());
+      query.page_token = page->next_page_token;
+    } while (!query.page_token.empty());
+    return seen;
+  };
+  EXPECT_THAT(ids(std::string("alice"), 1), ElementsAre("a2", "a1"));
+  EXPECT_THAT(ids(std::string("bob"), 10), ElementsAre("b1"));
+  EXPECT_THAT(ids(std::string(""), 10), ElementsAre("n1"));
+  EXPECT_THAT(ids(std::string("carol"), 10), IsEmpty());
+  EXPECT_THAT(ids(std::nullopt, 10), SizeIs(4));
 }
 
 TEST_P(StoreTest, MigrationsApplyInOrderAndRefuseChangedOrUnknownOnes) {
@@ -214,7 +268,7 @@ TEST_P(StoreTest, ConcurrentStartsApplyEachMigrationOnce) {
 
 TEST_P(StoreTest, CreateRunIsIdempotentOnTheRunId) {
   absl::StatusOr<CreateRunResult> created =
-      store_->CreateRun(MakeSpec("r1"), {StateEvent(v1::RUN_STATE_UNSPECIFIED,
+      store_->CreateRun(MakeSpec("r1"), "", {StateEvent(v1::RUN_STATE_UNSPECIFIED,
                                                     v1::RUN_STATE_CREATED)});
   ASSERT_THAT(created, IsOk());
   EXPECT_FALSE(created->already_existed);
@@ -238,7 +292,7 @@ TEST_P(StoreTest, CreateRunIsIdempotentOnTheRunId) {
   (*same.mutable_labels())["c"] = "3";
   (*same.mutable_labels())["a"] = "1";
   (*same.mutable_labels())["b"] = "2";
-  absl::StatusOr<CreateRunResult> again = store_->CreateRun(same, {StateEvent(
+  absl::StatusOr<CreateRunResult> again = store_->CreateRun(same, "", {StateEvent(
       v1::RUN_STATE_UNSPECIFIED, v1::RUN_STATE_CREATED)});
   ASSERT_THAT(again, IsOk());
   EXPECT_TRUE(again->already_existed);
@@ -247,16 +301,16 @@ TEST_P(StoreTest, CreateRunIsIdempotentOnTheRunId) {
 
   v1::RunSpec different = MakeSpec("r1");
   different.set_check_command("make test");
-  EXPECT_THAT(store_->CreateRun(different, {}),
+  EXPECT_THAT(store_->CreateRun(different, "", {}),
               StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("r1")));
 }
 
 TEST_P(StoreTest, CreateRunRejectsMissingAndDuplicateIds) {
-  EXPECT_THAT(store_->CreateRun(MakeSpec(""), {}),
+  EXPECT_THAT(store_->CreateRun(MakeSpec(""), "", {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run_id")));
   v1::RunSpec spec = MakeSpec("r1");
   spec.mutable_tiers(1)->mutable_phases(0)->set_phase_id("t1p1");
-  EXPECT_THAT(store_->CreateRun(spec, {}),
+  EXPECT_THAT(store_->CreateRun(spec, "", {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("tiers[1].phases[0]")));
   EXPECT_THAT(store_->GetRun("r1"), StatusIs(absl::StatusCode::kNotFound, HasSubstr("r1")));
 }
@@ -268,7 +322,7 @@ TEST_P(StoreTest, ConcurrentCreatesOfOneIdMakeOneRun) {
     threads.emplace_back([&] {
       absl::StatusOr<std::unique_ptr<Store>> store = db_->Open();
       ASSERT_THAT(store, IsOk());
-      absl::StatusOr<CreateRunResult> r = (*store)->CreateRun(MakeSpec("same"), {});
+      absl::StatusOr<CreateRunResult> r = (*store)->CreateRun(MakeSpec("same"), "", {});
       ASSERT_THAT(r, IsOk());
       if (!r->already_existed) ++fresh;
     });
@@ -279,7 +333,7 @@ TEST_P(StoreTest, ConcurrentCreatesOfOneIdMakeOneRun) {
 
 TEST_P(StoreTest, ListRunsFiltersAndPagesNewestFirst) {
   for (int i = 0; i < 7; ++i) {
-    ASSERT_THAT(store_->CreateRun(MakeSpec(absl::StrCat("r", i), i % 2 ? "odd" : "even"), {}),
+    ASSERT_THAT(store_->CreateRun(MakeSpec(absl::StrCat("r", i), i % 2 ? "odd" : "even"), "", {}),
                 IsOk());
   }
   // r3 starts running.
@@ -754,7 +808,7 @@ TEST_P(StoreTest, RequestCancelMarksALiveRunOnly) {
 // --- Leases and fencing -----------------------------------------------------
 
 TEST_P(StoreTest, LeasesAreExclusiveRenewableAndFenceWrites) {
-  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), "", {}), IsOk());
   absl::StatusOr<std::vector<Lease>> first = store_->ClaimRuns("a", 10, absl::Minutes(1));
   ASSERT_THAT(first, IsOk());
   ASSERT_THAT(*first, SizeIs(1));
@@ -805,7 +859,7 @@ TEST_P(StoreTest, LeasesAreExclusiveRenewableAndFenceWrites) {
 }
 
 TEST_P(StoreTest, ExpiredLeaseFencesWritesUntilRenewed) {
-  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), "", {}), IsOk());
   absl::StatusOr<std::vector<Lease>> leases =
       store_->ClaimRuns("a", 1, absl::Milliseconds(200));
   ASSERT_THAT(leases, IsOk());
@@ -823,7 +877,7 @@ TEST_P(StoreTest, ExpiredLeaseFencesWritesUntilRenewed) {
 
 TEST_P(StoreTest, TwoReplicasClaimTwentyRunsExactlyOnceAndTakeOverAfterExpiry) {
   for (int i = 0; i < 20; ++i) {
-    ASSERT_THAT(store_->CreateRun(MakeSpec(absl::StrCat("run-", i)), {}), IsOk());
+    ASSERT_THAT(store_->CreateRun(MakeSpec(absl::StrCat("run-", i)), "", {}), IsOk());
   }
   absl::StatusOr<std::unique_ptr<Store>> a = db_->Open();
   absl::StatusOr<std::unique_ptr<Store>> b = db_->Open();
@@ -885,7 +939,7 @@ TEST_P(StoreTest, TwoReplicasClaimTwentyRunsExactlyOnceAndTakeOverAfterExpiry) {
 // --- Errors ---------------------------------------------------------------
 
 TEST_P(StoreTest, LostConnectionIsUnavailableAndTheNextCallReconnects) {
-  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), {}), IsOk());
+  ASSERT_THAT(store_->CreateRun(MakeSpec("r1"), "", {}), IsOk());
   const absl::Status dropped = db_->DropConnections();
   if (absl::IsUnimplemented(dropped)) GTEST_SKIP() << dropped;
   ASSERT_THAT(dropped, IsOk());
@@ -909,7 +963,7 @@ TEST(StoreOpenTest, OpenStoreChoosesTheBackendByUrl) {
   const std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/open-store.db");
   absl::StatusOr<std::unique_ptr<Store>> sqlite = OpenStore("sqlite:" + path);
   ASSERT_THAT(sqlite, IsOk());
-  EXPECT_THAT((*sqlite)->CreateRun(MakeSpec("r1"), {}), IsOk());
+  EXPECT_THAT((*sqlite)->CreateRun(MakeSpec("r1"), "", {}), IsOk());
   EXPECT_THAT(OpenStore("postgresql://autopack@127.0.0.1:1/x?connect_timeout=5"),
               StatusHasCode(absl::StatusCode::kUnavailable));
   EXPECT_THAT(OpenStore("postgres:host=127.0.0.1 port=1 connect_timeout=5"),
