@@ -40,10 +40,11 @@ bool SecretKey(absl::string_view key) {
   return false;
 }
 
-// "a=1&token=x" -> "a=1&token=***"
-std::string RedactQuery(absl::string_view query) {
+// "a=1&token=x" -> "a=1&token=***" for separator '&'; libpq's
+// "host=x password=y" for ' '.
+std::string RedactPairs(absl::string_view query, char separator) {
   std::vector<std::string> parts;
-  for (absl::string_view part : absl::StrSplit(query, '&')) {
+  for (absl::string_view part : absl::StrSplit(query, separator)) {
     const size_t eq = part.find('=');
     if (eq != absl::string_view::npos && SecretKey(part.substr(0, eq))) {
       parts.push_back(absl::StrCat(part.substr(0, eq), "=***"));
@@ -51,7 +52,7 @@ std::string RedactQuery(absl::string_view query) {
       parts.emplace_back(part);
     }
   }
-  return absl::StrJoin(parts, "&");
+  return absl::StrJoin(parts, std::string(1, separator));
 }
 
 }  // namespace
@@ -86,22 +87,11 @@ std::string RedactUrl(absl::string_view url) {
     const size_t hash = rest.find('#', q);
     const absl::string_view query =
         rest.substr(q + 1, hash == absl::string_view::npos ? absl::string_view::npos : hash - q - 1);
-    absl::StrAppend(&out, rest.substr(0, q + 1), RedactQuery(query));
+    absl::StrAppend(&out, rest.substr(0, q + 1), RedactPairs(query, '&'));
     if (hash != absl::string_view::npos) absl::StrAppend(&out, rest.substr(hash));
     return out;
   }
-  if (absl::StrContains(url, '=')) {  // libpq "host=x password=y" form
-    std::vector<std::string> words;
-    for (absl::string_view word : absl::StrSplit(url, ' ')) {
-      const size_t eq = word.find('=');
-      if (eq != absl::string_view::npos && SecretKey(word.substr(0, eq))) {
-        words.push_back(absl::StrCat(word.substr(0, eq), "=***"));
-      } else {
-        words.emplace_back(word);
-      }
-    }
-    return absl::StrJoin(words, " ");
-  }
+  if (absl::StrContains(url, '=')) return RedactPairs(url, ' ');  // libpq key=value form
   return std::string(url);
 }
 
