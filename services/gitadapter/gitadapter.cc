@@ -136,6 +136,15 @@ absl::StatusOr<v1::ReadFilesResponse> GitAdapter::ReadFiles(const v1::ReadFilesR
   if (request.max_file_bytes() < 0 || request.max_total_bytes() < 0) {
     return absl::InvalidArgumentError("max_file_bytes and max_total_bytes must not be negative");
   }
+  // The server's caps are ceilings too: the answer is built in memory.
+  if (request.max_file_bytes() > options_.max_file_bytes || request.max_total_bytes() > options_.max_total_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("max_file_bytes and max_total_bytes must be at most ",
+                                                   options_.max_file_bytes, " and ", options_.max_total_bytes,
+                                                   " (this server's --read_max_file_bytes, --read_max_total_bytes)"));
+  }
+  if (request.paths_size() > 10000 || request.globs_size() > 100) {
+    return absl::InvalidArgumentError("paths: at most 10000 entries; globs: at most 100");
+  }
   const int64_t file_cap = request.max_file_bytes() > 0 ? request.max_file_bytes() : options_.max_file_bytes;
   const int64_t total_cap = request.max_total_bytes() > 0 ? request.max_total_bytes() : options_.max_total_bytes;
   ASSIGN_OR_RETURN(std::shared_ptr<Workspace> ws, workspaces_->Get(request.workspace_id()));

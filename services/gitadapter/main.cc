@@ -58,8 +58,8 @@ ABSL_FLAG(int64_t, sandbox_max_memory_bytes, int64_t{4} << 30, "RLIMIT_AS (addre
 ABSL_FLAG(absl::Duration, sandbox_max_cpu, absl::Minutes(10), "RLIMIT_CPU (CPU time) of each check process");
 ABSL_FLAG(int64_t, sandbox_max_file_bytes, int64_t{1} << 30, "RLIMIT_FSIZE: largest file a check may write");
 ABSL_FLAG(int64_t, sandbox_tmpfs_bytes, int64_t{512} << 20, "Size of each of a check's private /tmp and /dev/shm");
-ABSL_FLAG(int64_t, read_max_file_bytes, 256 * 1024, "ReadFiles per-file cap when the request sets none");
-ABSL_FLAG(int64_t, read_max_total_bytes, 2 * 1024 * 1024, "ReadFiles total cap when the request sets none");
+ABSL_FLAG(int64_t, read_max_file_bytes, 256 * 1024, "ReadFiles per-file cap when the request sets none, and the most it may ask for");
+ABSL_FLAG(int64_t, read_max_total_bytes, 2 * 1024 * 1024, "ReadFiles total cap when the request sets none, and the most it may ask for");
 
 int main(int argc, char** argv) {
   autopack::InitServerProcess(

@@ -344,6 +344,14 @@ TEST(BadInputTest, EveryRpcRefusesOversizedAndInvalidInputAndTheServersHoldTheir
                      v1::ReadFilesResponse out;
                      return git->ReadFiles(c, r, &out);
                    }, grpc::StatusCode::INVALID_ARGUMENT, "workspace_id"});
+  cases.push_back({"ReadFiles 10 GB cap", [&](grpc::ClientContext* c) {
+                     v1::ReadFilesRequest r;
+                     r.set_workspace_id("ws1");
+                     r.set_max_total_bytes(int64_t{10} << 30);
+                     r.add_globs("**");
+                     v1::ReadFilesResponse out;
+                     return git->ReadFiles(c, r, &out);
+                   }, grpc::StatusCode::INVALID_ARGUMENT, "max_total_bytes"});
   cases.push_back({"ApplyPatch unknown workspace", [&](grpc::ClientContext* c) {
                      v1::ApplyPatchRequest r;
                      r.set_workspace_id("nope");
