@@ -120,7 +120,9 @@ TEST(AuthenticatorTest, BadCredentialsAreUnauthenticatedAndNeverEchoTheToken) {
     EXPECT_THAT(caller, StatusIs(absl::StatusCode::kUnauthenticated,
                                  Not(HasSubstr("must-not-appear"))))
         << header.substr(0, 80);
-    if (!caller.ok()) EXPECT_LT(caller.status().message().size(), 200u);
+    if (!caller.ok()) {
+      EXPECT_LT(caller.status().message().size(), 200u);
+    }
   }
 }
 
