@@ -30,8 +30,17 @@ absl::StatusOr<Response> Peers::Call(
     context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
     if (!scope.run_id.empty()) context.AddMetadata("x-autopack-run-id", scope.run_id);
     if (!scope.phase_id.empty()) context.AddMetadata("x-autopack-phase-id", scope.phase_id);
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) return absl::CancelledError(absl::StrCat(method, ": the supervisor is stopping"));
+      in_flight_.insert(&context);
+    }
     Response response;
     const grpc::Status status = invoke(&context, &response);
+    {
+      absl::MutexLock lock(&mu_);
+      in_flight_.erase(&context);
+    }
     if (status.ok()) return response;
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
         attempt < options_.unavailable_retry.max_retries) {
@@ -42,6 +51,12 @@ absl::StatusOr<Response> Peers::Call(
     const absl::Status error = FromGrpcStatus(status);
     return absl::Status(error.code(), absl::StrCat(method, ": ", error.message()));
   }
+}
+
+void Peers::CancelAll() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* context : in_flight_) context->TryCancel();
 }
 
 absl::StatusOr<v1::GeneratePatchResponse> Peers::GeneratePatch(

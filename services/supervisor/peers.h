@@ -8,9 +8,12 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "autopack/v1/auditor.grpc.pb.h"
 #include "autopack/v1/builder.grpc.pb.h"
@@ -60,6 +63,12 @@ class Peers {
   absl::StatusOr<v1::RunChecksResponse> RunChecks(const CallScope& scope,
                                                   const v1::RunChecksRequest& r);
 
+  // Cancels every call in flight and makes later calls fail at once, all with
+  // CANCELLED, so a stopping Supervisor does not wait up to a model call's
+  // deadline for its drivers (which treat CANCELLED as "resume later": a
+  // call's reservation stays, and the call is made again with its key).
+  void CancelAll();
+
  private:
   // Makes the call, retrying UNAVAILABLE; the message of a final error names
   // the service and method.
@@ -72,6 +81,9 @@ class Peers {
   std::shared_ptr<v1::AuditorService::StubInterface> auditor_;
   std::shared_ptr<v1::GitAdapterService::StubInterface> git_;
   PeerOptions options_;
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace autopack::supervisor

@@ -64,6 +64,9 @@ void Supervisor::Stop() {
     stopping_ = true;
     nudged_ = true;
   }
+  // Drivers blocked in a peer call (a model call may take minutes) return
+  // CANCELLED at once and stop at their next safe point.
+  peers_->CancelAll();
   claim_thread_.join();
   absl::MutexLock lock(&mu_);
   Reap(/*all=*/true);
