@@ -1,6 +1,12 @@
 #include "services/gitadapter/git_repository.h"
 
+#include <fcntl.h>
 #include <git2.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <mutex>
 #include <utility>
@@ -242,24 +248,40 @@ absl::StatusOr<std::vector<TreeEntryInfo>> GitRepository::ListFiles(const std::s
 absl::StatusOr<std::string> GitRepository::WriteTree(const std::string& base_commit,
                                                      const std::vector<FileWrite>& writes) {
   ASSIGN_OR_RETURN(TreePtr base, CommitTree(repo_, base_commit));
+  std::vector<git_tree_update> updates;
+  for (const FileWrite& write : writes) {
+    git_tree_update update{};
+    update.path = write.path.c_str();
+    if (!write.file) {
+      update.action = GIT_TREE_UPDATE_REMOVE;
+    } else {
+      update.action = GIT_TREE_UPDATE_UPSERT;
+      update.filemode = static_cast<git_filemode_t>(write.file->mode);
+      GIT_CALL(git_blob_create_from_buffer(&update.id, repo_, write.file->content.data(), write.file->content.size()),
+               absl::StrCat("store ", write.path));
+    }
+    updates.push_back(update);
+  }
+  // Rewrites only the trees on the changed paths. It cannot turn a file into
+  // a directory or back; for that, the whole tree goes through an index.
+  git_oid tree;
+  if (git_tree_create_updated(&tree, repo_, base.get(), updates.size(), updates.data()) == 0) return ToHex(&tree);
   git_index* raw_index = nullptr;
   GIT_CALL(git_index_new(&raw_index), "in-memory index");
   IndexPtr index(raw_index);
   GIT_CALL(git_index_read_tree(index.get(), base.get()), "read base tree");
-  for (const FileWrite& write : writes) {
-    if (!write.file) {
-      const int code = git_index_remove(index.get(), write.path.c_str(), 0);
-      if (code < 0 && code != GIT_ENOTFOUND) return GitError(code, absl::StrCat("remove ", write.path));
+  for (const git_tree_update& update : updates) {
+    if (update.action == GIT_TREE_UPDATE_REMOVE) {
+      const int code = git_index_remove(index.get(), update.path, 0);
+      if (code < 0 && code != GIT_ENOTFOUND) return GitError(code, absl::StrCat("remove ", update.path));
       continue;
     }
     git_index_entry entry{};
-    GIT_CALL(git_blob_create_from_buffer(&entry.id, repo_, write.file->content.data(), write.file->content.size()),
-             absl::StrCat("store ", write.path));
-    entry.mode = write.file->mode;
-    entry.path = write.path.c_str();
-    GIT_CALL(git_index_add(index.get(), &entry), absl::StrCat("stage ", write.path));
+    entry.id = update.id;
+    entry.mode = update.filemode;
+    entry.path = update.path;
+    GIT_CALL(git_index_add(index.get(), &entry), absl::StrCat("stage ", update.path));
   }
-  git_oid tree;
   GIT_CALL(git_index_write_tree_to(&tree, index.get(), repo_), "write tree");
   return ToHex(&tree);
 }
@@ -283,17 +305,107 @@ absl::StatusOr<std::string> GitRepository::CreateCommit(const std::string& tree_
 }
 
 absl::Status GitRepository::CheckoutBranch(const std::string& branch, const std::string& commit_sha) {
+  return Checkout(branch, commit_sha, nullptr);
+}
+
+absl::Status GitRepository::CheckoutPaths(const std::string& branch, const std::string& commit_sha,
+                                          const std::vector<std::string>& paths) {
+  ASSIGN_OR_RETURN(CommitPtr commit, LookupCommit(repo_, commit_sha));
+  git_tree* raw_tree = nullptr;
+  GIT_CALL(git_commit_tree(&raw_tree, commit.get()), absl::StrCat("tree of ", commit_sha));
+  TreePtr tree(raw_tree);
+  // Files with attributes that change their bytes on checkout (eol, text,
+  // filters) go through libgit2's checkout, which applies them.
+  for (const std::string& path : paths) {
+    for (const char* attribute : {"text", "eol", "crlf", "filter", "ident"}) {
+      const char* value = nullptr;
+      GIT_CALL(git_attr_get(&value, repo_, GIT_ATTR_CHECK_NO_SYSTEM, path.c_str(), attribute),
+               absl::StrCat("attributes of ", path));
+      if (GIT_ATTR_IS_UNSPECIFIED(value) == 0) return Checkout(branch, commit_sha, &paths);
+    }
+  }
+  git_index* raw_index = nullptr;
+  GIT_CALL(git_repository_index(&raw_index, repo_), "open the index");
+  IndexPtr index(raw_index);
+  const std::string workdir = git_repository_workdir(repo_);
+  for (const std::string& path : paths) {
+    const std::string file = workdir + path;
+    git_tree_entry* raw_entry = nullptr;
+    const int found = git_tree_entry_bypath(&raw_entry, tree.get(), path.c_str());
+    if (found == GIT_ENOTFOUND) {
+      if (unlink(file.c_str()) != 0 && errno != ENOENT) {
+        return absl::InternalError(absl::StrCat("remove ", path, ": ", std::strerror(errno)));
+      }
+      // Like git, leave no directory the removal emptied.
+      for (size_t slash = path.rfind('/'); slash != std::string::npos; slash = path.rfind('/', slash - 1)) {
+        if (rmdir((workdir + path.substr(0, slash)).c_str()) != 0 || slash == 0) break;
+      }
+      const int removed = git_index_remove_bypath(index.get(), path.c_str());
+      if (removed < 0 && removed != GIT_ENOTFOUND) return GitError(removed, absl::StrCat("unstage ", path));
+      continue;
+    }
+    GIT_CALL(found, absl::StrCat("look up ", path));
+    TreeEntryPtr entry(raw_entry);
+    const git_filemode_t mode = git_tree_entry_filemode(entry.get());
+    if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) return Checkout(branch, commit_sha, &paths);
+    git_blob* raw_blob = nullptr;
+    GIT_CALL(git_blob_lookup(&raw_blob, repo_, git_tree_entry_id(entry.get())), absl::StrCat("blob of ", path));
+    BlobPtr blob(raw_blob);
+    for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+      if (mkdir((workdir + path.substr(0, slash)).c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::InternalError(absl::StrCat("create the directory of ", path, ": ", std::strerror(errno)));
+      }
+    }
+    const mode_t file_mode = mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644;
+    const int fd = open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, file_mode);
+    if (fd < 0) return absl::InternalError(absl::StrCat("write ", path, ": ", std::strerror(errno)));
+    const char* data = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+    size_t left = static_cast<size_t>(git_blob_rawsize(blob.get()));
+    while (left > 0) {
+      const ssize_t n = write(fd, data, left);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int error = errno;
+        close(fd);
+        return absl::InternalError(absl::StrCat("write ", path, ": ", std::strerror(error)));
+      }
+      data += n;
+      left -= static_cast<size_t>(n);
+    }
+    const bool chmod_ok = fchmod(fd, file_mode) == 0;
+    if (close(fd) != 0 || !chmod_ok) return absl::InternalError(absl::StrCat("write ", path, ": ", std::strerror(errno)));
+    GIT_CALL(git_index_add_bypath(index.get(), path.c_str()), absl::StrCat("stage ", path));
+  }
+  GIT_CALL(git_index_write(index.get()), "write the index");
+  return MoveBranch(branch, commit.get());
+}
+
+absl::Status GitRepository::Checkout(const std::string& branch, const std::string& commit_sha,
+                                     const std::vector<std::string>* paths) {
   ASSIGN_OR_RETURN(CommitPtr commit, LookupCommit(repo_, commit_sha));
   git_checkout_options options;
   git_checkout_options_init(&options, GIT_CHECKOUT_OPTIONS_VERSION);
   options.checkout_strategy = GIT_CHECKOUT_FORCE;
+  std::vector<char*> path_pointers;
+  if (paths != nullptr) {
+    for (const std::string& path : *paths) path_pointers.push_back(const_cast<char*>(path.c_str()));
+    // Exact paths, not patterns.
+    options.checkout_strategy |= GIT_CHECKOUT_DISABLE_PATHSPEC_MATCH;
+    options.paths.strings = path_pointers.data();
+    options.paths.count = path_pointers.size();
+  }
   // The baseline is the current HEAD tree, so files it tracks that the target
   // lacks are removed; HEAD moves only after the working tree matches.
   GIT_CALL(git_checkout_tree(repo_, reinterpret_cast<const git_object*>(commit.get()), &options),
            absl::StrCat("check out ", commit_sha));
+  return MoveBranch(branch, commit.get());
+}
+
+absl::Status GitRepository::MoveBranch(const std::string& branch, const git_commit* commit) {
   const std::string ref_name = absl::StrCat("refs/heads/", branch);
+  const std::string commit_sha = ToHex(git_commit_id(commit));
   git_reference* ref = nullptr;
-  GIT_CALL(git_reference_create(&ref, repo_, ref_name.c_str(), git_commit_id(commit.get()), 1,
+  GIT_CALL(git_reference_create(&ref, repo_, ref_name.c_str(), git_commit_id(commit), 1,
                                 absl::StrCat("autopack: ", branch, " at ", commit_sha).c_str()),
            absl::StrCat("move ", ref_name));
   ReferencePtr owned(ref);

@@ -5,10 +5,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "services/gitadapter/repository.h"
 
 struct git_repository;
+struct git_commit;
 
 namespace autopack::gitadapter {
 
@@ -39,12 +41,20 @@ class GitRepository : public Repository {
                                            const std::string& message, const Identity& author,
                                            const Identity& committer) override;
   absl::Status CheckoutBranch(const std::string& branch, const std::string& commit_sha) override;
+  absl::Status CheckoutPaths(const std::string& branch, const std::string& commit_sha,
+                             const std::vector<std::string>& paths) override;
   absl::StatusOr<bool> IsAncestor(const std::string& ancestor, const std::string& descendant) override;
   absl::StatusOr<DiffResult> Diff(const std::string& from_sha, const std::string& to_sha) override;
   absl::StatusOr<std::string> CreateTag(const std::string& name, const std::string& commit_sha,
                                         const std::string& message, const Identity& tagger) override;
 
  private:
+  // Checks out `commit_sha` (only `paths` when given) and moves the branch.
+  absl::Status Checkout(const std::string& branch, const std::string& commit_sha,
+                        const std::vector<std::string>* paths);
+  // Points local `branch` at `commit` and HEAD at the branch.
+  absl::Status MoveBranch(const std::string& branch, const git_commit* commit);
+
   explicit GitRepository(git_repository* repo) : repo_(repo) {}
   git_repository* repo_;
 };

@@ -34,9 +34,26 @@ absl::StatusOr<std::string> BranchHead(Workspace& ws) ABSL_EXCLUSIVE_LOCKS_REQUI
 // hardlinks) is gone first, so libgit2 never writes through a planted link.
 absl::Status CleanCheckout(Workspace& ws, const std::string& current, const std::string& target)
     ABSL_EXCLUSIVE_LOCKS_REQUIRED(ws.mu) {
+  ws.tree_matches_head = false;
   ASSIGN_OR_RETURN(const std::vector<TreeEntryInfo> files, ws.repo->ListFiles(current));
   RETURN_IF_ERROR(ScrubWorkingTree(ws.dir, files));
-  return ws.repo->CheckoutBranch(ws.info.branch, target);
+  RETURN_IF_ERROR(ws.repo->CheckoutBranch(ws.info.branch, target));
+  ws.tree_matches_head = true;
+  return absl::OkStatus();
+}
+
+// Moves the branch from `current` to `target`, which differ only in
+// `changed`: when nothing but GitAdapter touched the tree since the last clean
+// checkout, only those paths are written (the cost of the change, not of the
+// repository); otherwise a CleanCheckout.
+absl::Status CheckoutChange(Workspace& ws, const std::string& current, const std::string& target,
+                            const std::vector<std::string>& changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(ws.mu) {
+  // The paths are checked anyway: a link there would be followed by libgit2.
+  if (!ws.tree_matches_head || !PathsAreSafeToWrite(ws.dir, changed)) return CleanCheckout(ws, current, target);
+  ws.tree_matches_head = false;
+  RETURN_IF_ERROR(ws.repo->CheckoutPaths(ws.info.branch, target, changed));
+  ws.tree_matches_head = true;
+  return absl::OkStatus();
 }
 
 std::string TrailerLine(const std::string& key) { return absl::StrCat(kIdempotencyTrailer, ": ", key); }
@@ -261,7 +278,9 @@ absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPat
   if (author.name.empty() && author.email.empty()) author = options_.committer;
   ASSIGN_OR_RETURN(const std::string commit,
                    ws->repo->CreateCommit(tree_sha, head, message, author, options_.committer));
-  if (absl::Status status = CleanCheckout(*ws, head, commit); !status.ok()) {
+  std::vector<std::string> changed;
+  for (const FileWrite& write : plan.writes) changed.push_back(write.path);
+  if (absl::Status status = CheckoutChange(*ws, head, commit, changed); !status.ok()) {
     // Put the working tree back where the branch still is, without the files
     // the half-done checkout added.
     CleanCheckout(*ws, head, head).IgnoreError();
@@ -283,7 +302,13 @@ absl::StatusOr<v1::RollbackResponse> GitAdapter::Rollback(const v1::RollbackRequ
     return absl::FailedPreconditionError(absl::StrCat("commit_sha ", request.commit_sha(), " is not on branch ",
                                                       ws->info.branch, " (head ", head, ")"));
   }
-  RETURN_IF_ERROR(CleanCheckout(*ws, head, target));
+  ASSIGN_OR_RETURN(const DiffResult undone, ws->repo->Diff(target, head));
+  std::vector<std::string> changed;
+  for (const v1::FileChange& change : undone.files) {
+    changed.push_back(change.path());
+    if (!change.old_path().empty() && change.old_path() != change.path()) changed.push_back(change.old_path());
+  }
+  RETURN_IF_ERROR(CheckoutChange(*ws, head, target, changed));
   v1::RollbackResponse response;
   response.set_head_sha(target);
   return response;
@@ -303,6 +328,7 @@ absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksR
   spec.max_output_bytes =
       request.max_output_bytes() > 0 ? request.max_output_bytes() : options_.check_max_output_bytes;
   spec.env.insert(request.env().begin(), request.env().end());
+  ws->tree_matches_head = false;  // from here on the tree holds whatever the check left
   absl::StatusOr<v1::CheckResult> result = checks_->Run(spec);
   // The check may have left anything in the tree; the next call starts from
   // the commit, as if no check had run.

@@ -152,6 +152,26 @@ TEST_F(GitAdapterTest, GitDiffsWithAndWithoutGitHeadersGiveGitsTree) {
   }
 }
 
+TEST_F(GitAdapterTest, ChangesAfterTheFirstTouchOnlyTheirPathsAndLeaveTheTreeExact) {
+  // The first apply makes the tree known-clean; the following ones write only
+  // their paths: a new directory, an executable, a deletion that empties it.
+  ASSERT_THAT(adapter_->ApplyPatch(Apply("--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-# sample\n+# one\n")),
+              IsOk());
+  ASSERT_THAT(adapter_->ApplyPatch(Apply("diff --git a/newdir/deep/x.sh b/newdir/deep/x.sh\nnew file mode 100755\n"
+                                         "--- /dev/null\n+++ b/newdir/deep/x.sh\n@@ -0,0 +1 @@\n+echo x\n")),
+              IsOk());
+  EXPECT_THAT(testing::Sh(dir_, "test -x newdir/deep/x.sh && cat newdir/deep/x.sh && git status --porcelain && "
+                                "git diff --cached --stat"),
+              IsOkAndHolds(std::string("echo x\n")));
+  ASSERT_THAT(adapter_->ApplyPatch(Apply("diff --git a/newdir/deep/x.sh b/newdir/deep/x.sh\ndeleted file mode 100755\n"
+                                         "--- a/newdir/deep/x.sh\n+++ /dev/null\n@@ -1 +0,0 @@\n-echo x\n")),
+              IsOk());
+  EXPECT_THAT(testing::Sh(dir_, "test ! -e newdir && git status --porcelain --ignored && git diff --cached --stat "
+                                "&& echo clean"),
+              IsOkAndHolds(std::string("clean\n")));
+  EXPECT_EQ(testing::Trim(testing::Sh(dir_, "head -1 README.md")), "# one");
+}
+
 TEST_F(GitAdapterTest, ShiftedHunksApplyToGitsTreeAndReportOffsets) {
   auto change = testing::MakeChange(*origin_, 5, /*pure_mode_change=*/false);
   ASSERT_THAT(change, IsOk());

@@ -65,6 +65,12 @@ class Repository {
   // Forces index and working tree to `commit_sha` (tracked files only;
   // untracked ones stay), points local `branch` at it and HEAD at the branch.
   virtual absl::Status CheckoutBranch(const std::string& branch, const std::string& commit_sha) = 0;
+  // Like CheckoutBranch, but reads and writes only `paths` of the index and
+  // the working tree: for a caller that knows the tree matches the current
+  // HEAD and that `commit_sha` differs from it only there. Costs what the
+  // change costs, not what the repository's size does.
+  virtual absl::Status CheckoutPaths(const std::string& branch, const std::string& commit_sha,
+                                     const std::vector<std::string>& paths) = 0;
   // True when `ancestor` equals `descendant` or is one of its ancestors.
   virtual absl::StatusOr<bool> IsAncestor(const std::string& ancestor, const std::string& descendant) = 0;
   virtual absl::StatusOr<DiffResult> Diff(const std::string& from_sha, const std::string& to_sha) = 0;

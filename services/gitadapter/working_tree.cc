@@ -196,4 +196,27 @@ absl::Status ChownWorkingTree(const std::string& dir, const std::vector<std::str
   return Chown(root.get(), "", std::set<std::string>(skip.begin(), skip.end()), uid, gid, 0);
 }
 
+bool PathsAreSafeToWrite(const std::string& dir, const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    std::string at = dir;
+    size_t start = 0;
+    while (true) {
+      const size_t slash = path.find('/', start);
+      at += "/" + path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+      struct stat st;
+      if (lstat(at.c_str(), &st) != 0) {
+        if (errno == ENOENT) break;  // nothing there yet: the checkout creates it
+        return false;
+      }
+      if (slash == std::string::npos) {
+        if (!S_ISREG(st.st_mode) || st.st_nlink != 1) return false;
+        break;
+      }
+      if (!S_ISDIR(st.st_mode)) return false;
+      start = slash + 1;
+    }
+  }
+  return true;
+}
+
 }  // namespace autopack::gitadapter

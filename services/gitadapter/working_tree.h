@@ -33,6 +33,12 @@ namespace autopack::gitadapter {
 // deeper than 512 directories.
 absl::Status ScrubWorkingTree(const std::string& dir, const std::vector<TreeEntryInfo>& tracked);
 
+// True when every existing component on the way to each of `paths`
+// (relative to `dir`) is a real directory and each path is absent or a regular
+// file with one link: a checkout writing just those paths then writes only
+// inside the tree. Costs a few lstat()s per path, not a walk of the tree.
+bool PathsAreSafeToWrite(const std::string& dir, const std::vector<std::string>& paths);
+
 // Gives `dir` and everything below it, except the top-level entries named in
 // `skip`, to uid:gid, so a sandboxed check running as that uid can write the
 // tree. Symlinks are re-owned themselves; files with more than one link are

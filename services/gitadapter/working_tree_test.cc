@@ -100,5 +100,17 @@ TEST_F(WorkingTreeTest, ChownNeverFollowsLinksNorTouchesHardlinkedFiles) {
   ASSERT_THAT(ChownWorkingTree(dir_, {".git"}, 0, 0), IsOk());
 }
 
+TEST_F(WorkingTreeTest, PathsAreSafeToWriteOnlyThroughRealDirectoriesToPlainFiles) {
+  EXPECT_TRUE(PathsAreSafeToWrite(dir_, {"README.md", "src/lib/new.c", "brand/new/dir/file"}));
+  ASSERT_THAT(testing::Sh(dir_, absl::StrCat("ln -s ", outside_, "/lib linked && ln -s ", outside_,
+                                             "/file link.txt && ln ", dir_, "/README.md hard.md && mkfifo pipe")),
+              IsOk());
+  EXPECT_FALSE(PathsAreSafeToWrite(dir_, {"linked/a.c"}));  // a symlinked directory on the way
+  EXPECT_FALSE(PathsAreSafeToWrite(dir_, {"link.txt"}));    // the file itself a symlink
+  EXPECT_FALSE(PathsAreSafeToWrite(dir_, {"README.md"}));   // two links
+  EXPECT_FALSE(PathsAreSafeToWrite(dir_, {"pipe"}));
+  EXPECT_FALSE(PathsAreSafeToWrite(dir_, {"README.md/x"}));  // a file where a directory belongs
+}
+
 }  // namespace
 }  // namespace autopack::gitadapter

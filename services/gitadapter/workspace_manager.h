@@ -33,6 +33,10 @@ struct Workspace {
   std::string dir;  // working tree
   absl::Mutex mu;
   std::unique_ptr<Repository> repo ABSL_GUARDED_BY(mu);
+  // True while the working tree is known to match the branch head: after a
+  // full clean checkout, until a check (model-written code) runs in it. Only
+  // then may a checkout touch just the paths a commit changes.
+  bool tree_matches_head ABSL_GUARDED_BY(mu) = false;
 };
 
 struct WorkspaceManagerOptions {
