@@ -1,16 +1,12 @@
 #include "services/common/metrics.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "services/common/metrics_server.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/prometheus_text.h"
 
 namespace autopack {
@@ -69,34 +65,19 @@ TEST(MetricsTest, ConcurrentAddsAreAllCounted) {
   EXPECT_EQ(ParsePrometheusText(registry.Render())->Sum("t_total"), 4000);
 }
 
-std::string HttpGet(int port, const std::string& path) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "connect failed";
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  send(fd, request.data(), request.size(), 0);
-  std::string response;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
-  close(fd);
-  return response;
-}
-
 TEST(MetricsServerTest, ServesTheRegistryOnMetricsOnly) {
   MetricsRegistry registry;
   registry.GetCounter("t_total", "h", {}).Add({}, 7);
   auto server = MetricsServer::Start("127.0.0.1:0", &registry);
   ASSERT_TRUE(server.ok()) << server.status();
-  const std::string ok = HttpGet((*server)->port(), "/metrics");
-  EXPECT_EQ(ok.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << ok;
-  EXPECT_NE(ok.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << ok;
-  EXPECT_NE(ok.find("\r\n\r\n# HELP t_total h\n# TYPE t_total counter\nt_total 7\n"), std::string::npos) << ok;
-  const std::string missing = HttpGet((*server)->port(), "/");
-  EXPECT_EQ(missing.rfind("HTTP/1.1 404", 0), 0u) << missing;
+  auto ok = testing::HttpGet("127.0.0.1", (*server)->port(), "/metrics");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_NE(ok->headers.find("Content-Type: text/plain; version=0.0.4"), std::string::npos) << ok->headers;
+  EXPECT_EQ(ok->body, "# HELP t_total h\n# TYPE t_total counter\nt_total 7\n");
+  auto missing = testing::HttpGet("127.0.0.1", (*server)->port(), "/");
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_EQ(missing->status, 404);
 }
 
 TEST(MetricsServerTest, BadAddressesAreRefused) {

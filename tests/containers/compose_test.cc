@@ -4,27 +4,40 @@
 // Supervisor on PostgreSQL, secrets from make-secrets.sh), every container
 // with a HEALTHCHECK must become healthy through it, the example plan runs
 // through the containerized Supervisor with the fake provider, and
-// everything is torn down again: no container, network or volume left.
+// each service's /metrics is scraped and parsed (its counters must add up to
+// the run's usage), every log is searched for the provider key, the tokens
+// and the store's password (none may appear) and for the run and phase ids
+// (every service must have lines carrying them), and everything is torn
+// down again: no container, network or volume left.
 // Where podman cannot run, the test fails saying so; it never skips.
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iostream>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "autopack/v1/supervisor.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/common/client.h"
+#include "nlohmann/json.hpp"
 #include "tests/containers/podman.h"
 #include "tests/e2e/suite.h"
+#include "tests/testing/http_get.h"
+#include "tests/testing/prometheus_text.h"
 
 namespace autopack::testing {
 namespace {
+
+using Scrape = ::autopack::testing::Scrape;
 
 // The containers the deployment runs a HEALTHCHECK in.
 const char* const kChecked[] = {"postgres", "builder", "auditor", "gitadapter", "supervisor"};
@@ -110,6 +123,18 @@ class ComposeTest : public ::testing::Test {
     return status.ok() ? std::string(absl::StripAsciiWhitespace(*status)) : status.status().ToString();
   }
 
+  // GET /metrics of a service's --metrics_listen (port 9090 in the
+  // deployment's network, which this host reaches by container address).
+  absl::StatusOr<Scrape> ScrapeMetrics(const std::string& service) {
+    auto ip = Shell(PodmanSh(absl::StrCat("podman inspect ", Container(service),
+                                          " --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'")));
+    if (!ip.ok()) return ip.status();
+    auto response = HttpGet(std::string(absl::StripAsciiWhitespace(*ip)), 9090, "/metrics");
+    if (!response.ok()) return response.status();
+    if (response->status != 200) return absl::InternalError(absl::StrCat(service, " /metrics: ", response->headers));
+    return ParsePrometheusText(response->body);
+  }
+
   std::string Secret(const std::string& name) {
     auto value = Shell(absl::StrCat("cat ", dir_, "/secrets/", name));
     return value.ok() ? std::string(absl::StripAsciiWhitespace(*value)) : "";
@@ -162,6 +187,76 @@ TEST_F(ComposeTest, ExamplePlanRunsOnTheContainerizedSuite) {
       "podman exec -e PGPASSWORD=", Secret("postgres_password"), " ", Container("postgres"),
       " psql -h 127.0.0.1 -U autopack -d autopack -tAc \"select count(*) from runs where run_id='", run_id, "'\"")));
   EXPECT_TRUE(stored.ok() && absl::StripAsciiWhitespace(*stored) == "1") << stored.status() << *stored;
+
+  // Metrics: what the LLM services billed adds up to the run's usage, and
+  // the Supervisor's and GitAdapter's counters to what the run did.
+  const v1::UsageLine& usage = run->usage();
+  const double run_tokens = usage.usage().input_tokens() + usage.usage().cached_input_tokens() +
+                            usage.usage().output_tokens() + usage.usage().reasoning_tokens();
+  double llm_calls = 0, llm_tokens = 0, llm_cost = 0;
+  for (const char* service : {"builder", "auditor", "gitadapter", "supervisor"}) {
+    auto scrape = ScrapeMetrics(service);
+    ASSERT_TRUE(scrape.ok()) << scrape.status();
+    EXPECT_GT(scrape->Sum("autopack_rpc_server_calls_total", {{"method", "grpc.health.v1.Health/Check"}}), 0)
+        << service << " counted no health checks";
+    EXPECT_EQ(scrape->types.at("autopack_rpc_server_latency_seconds"), "histogram");
+    llm_calls += scrape->Sum("autopack_llm_calls_total");
+    llm_tokens += scrape->Sum("autopack_llm_tokens_total");
+    llm_cost += scrape->Sum("autopack_llm_cost_micro_usd_total");
+    if (service == std::string("builder")) {
+      EXPECT_EQ(scrape->Sum("autopack_rpc_server_calls_total",
+                            {{"method", "autopack.v1.BuilderService/GeneratePatch"}, {"code", "OK"}}),
+                scrape->Sum("autopack_llm_calls_total", {{"code", "OK"}}));
+    }
+    if (service == std::string("gitadapter")) {
+      EXPECT_EQ(scrape->Sum("autopack_rpc_server_calls_total",
+                            {{"method", "autopack.v1.GitAdapterService/ApplyPatch"}, {"code", "OK"}}), 2);
+      EXPECT_GE(scrape->Sum("autopack_check_duration_seconds_count", {{"passed", "true"}}), 2);
+    }
+    if (service == std::string("supervisor")) {
+      EXPECT_EQ(scrape->Sum("autopack_phase_transitions_total", {{"state", "PHASE_STATE_COMPLETE"}}), 2);
+      EXPECT_EQ(scrape->Sum("autopack_budget_used_micro_usd_total"), usage.cost_micro_usd());
+      EXPECT_EQ(scrape->Sum("autopack_budget_used_tokens_total"), run_tokens);
+      EXPECT_GE(scrape->Sum("autopack_store_commit_seconds_count", {{"ok", "true"}}), 1);
+    }
+  }
+  std::cout << "run " << run_id << ": " << usage.calls() << " LLM calls, " << run_tokens << " tokens, "
+            << usage.cost_micro_usd() << " micro-USD; the services' metrics: " << llm_calls << " calls, "
+            << llm_tokens << " tokens, " << llm_cost << " micro-USD\n";
+  EXPECT_GT(usage.calls(), 0);
+  EXPECT_EQ(llm_calls, usage.calls());
+  EXPECT_EQ(llm_tokens, run_tokens);
+  EXPECT_EQ(llm_cost, usage.cost_micro_usd());
+
+  // Logs: no secret in any line of any container; in every service's lines,
+  // the run and its phases can be found by id.
+  const std::vector<std::pair<std::string, std::string>> secrets = {
+      {"provider key", provider_key_},
+      {"operator token", Secret("operator.token")},
+      {"supervisor token", Secret("supervisor.token")},
+      {"store password", Secret("postgres_password")}};
+  for (const char* service : {"postgres", "fake_provider", "builder", "auditor", "gitadapter", "supervisor"}) {
+    const std::string logs = Logs(service);
+    for (const auto& [what, value] : secrets) {
+      ASSERT_FALSE(value.empty()) << what;
+      EXPECT_FALSE(absl::StrContains(logs, value)) << "the " << what << " is in the log of " << service;
+    }
+  }
+  for (const char* service : {"builder", "auditor", "gitadapter", "supervisor"}) {
+    bool run_seen = false;
+    std::set<std::string> phases_seen;
+    for (absl::string_view text : absl::StrSplit(Logs(service), '\n', absl::SkipEmpty())) {
+      const nlohmann::json line = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      ASSERT_TRUE(line.is_object()) << service << " wrote a line that is not one JSON object: " << text;
+      for (const char* field : {"time", "level", "service", "msg"}) EXPECT_TRUE(line.contains(field)) << text;
+      if (line.value("run_id", "") != run_id) continue;
+      run_seen = true;
+      if (line.contains("phase_id")) phases_seen.insert(line["phase_id"].get<std::string>());
+    }
+    EXPECT_TRUE(run_seen) << service << " has no line with run_id " << run_id;
+    std::cout << service << ": lines with run_id " << run_id << " and phase ids " << absl::StrJoin(phases_seen, ", ") << "\n";
+    EXPECT_EQ(phases_seen, (std::set<std::string>{"farewell", "cli_main"})) << service;
+  }
 }
 
 }  // namespace
