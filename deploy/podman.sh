@@ -2,8 +2,13 @@
 # Builds and runs Autopack's container images with rootful podman on a machine
 # that reaches no registry (../shared/notes/containers.md has the facts):
 #   deploy/podman.sh base                  the local debian:bookworm base (debootstrap)
-#   deploy/podman.sh image SERVICE BINARY  localhost/autopack-SERVICE:dev from a built binary
+#   deploy/podman.sh image NAME [BINARY...]
+#                                          localhost/autopack-NAME:dev from deploy/NAME/
+#                                          and the built binaries (see deploy/README.md)
+#   deploy/podman.sh images DIR            every image, from DIR holding the -c opt
+#                                          binaries (bazel-bin/deploy/opt, see BUILD.bazel)
 #   deploy/podman.sh podman ARGS...        podman with Autopack's settings
+#   deploy/podman.sh compose ARGS...       podman-compose with the same settings
 # Everything podman keeps (images, containers, networks) lives under
 # $AUTOPACK_PODMAN_DIR (default ~/.cache/autopack/podman), with settings
 # written before the first podman call there, so that runs never disagree
@@ -76,24 +81,45 @@ stage() {
   done
 }
 
+# The build context: deploy/NAME/ (its Containerfile and any files it
+# copies), config/, and stage/ with each BINARY and its libraries.
 cmd_image() {
-  local service="$1" binary="$2"
+  local service="$1" binary
+  shift
   cmd_base
   local context
   context="$(mktemp -d "$WORK/context.XXXXXX")"
-  stage "$binary" "$context/stage"
+  mkdir -p "$context/stage"
+  for binary in "$@"; do stage "$binary" "$context/stage"; done
   cp -rL "$ROOT/config" "$context/config"
-  cp "$ROOT/deploy/$service/Containerfile" "$context/Containerfile"
+  cp -L "$ROOT/deploy/$service"/* "$context/"
   log "building localhost/autopack-$service:dev"
   pm build --pull=never --network=host -t "localhost/autopack-$service:dev" "$context" >"$WORK/build-$service.log" 2>&1 ||
     { tail -30 "$WORK/build-$service.log" >&2; rm -rf "$context"; exit 1; }
   rm -rf "$context"
 }
 
+# The one list of images: the runtime every other starts from, postgres, the
+# four services (each with the health probe of its HEALTHCHECK) and the fake
+# provider.
+cmd_images() {
+  local bin="$1" service
+  cmd_image runtime
+  cmd_image postgres
+  for service in builder auditor gitadapter supervisor; do
+    cmd_image "$service" "$bin/${service}_server" "$bin/health_probe"
+  done
+  cmd_image fake_provider "$bin/fake_provider"
+  # A rebuilt tag leaves its old image dangling; they would pile up.
+  pm image prune -f >/dev/null
+}
+
 setup
 case "${1:-}" in
   base) cmd_base ;;
   image) shift; cmd_image "$@" ;;
+  images) shift; cmd_images "$@" ;;
   podman) shift; pm "$@" ;;
-  *) sed -n '2,9p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  compose) shift; podman-compose "$@" ;;
+  *) sed -n '2,14p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -14,6 +16,7 @@ namespace {
 
 absl::Mutex g_mu;
 std::string* g_service ABSL_GUARDED_BY(g_mu) = new std::string;
+std::atomic<int> g_min_level{static_cast<int>(LogLevel::kInfo)};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -32,8 +35,19 @@ void SetLogServiceName(absl::string_view name) {
   g_service->assign(name.data(), name.size());
 }
 
+void SetLogLevel(LogLevel level) { g_min_level = static_cast<int>(level); }
+
+absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
+  for (LogLevel level : {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
+    if (name == LevelName(level)) return level;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("log level '", name, "' is not one of debug, info, warning, error"));
+}
+
 void Log(LogLevel level, absl::string_view message,
          std::initializer_list<LogField> fields) {
+  if (static_cast<int>(level) < g_min_level) return;
   nlohmann::ordered_json line;
   line["time"] = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
   line["level"] = LevelName(level);
@@ -42,7 +56,9 @@ void Log(LogLevel level, absl::string_view message,
     if (!g_service->empty()) line["service"] = *g_service;
   }
   line["msg"] = std::string(message);
-  for (const auto& [key, value] : fields) line[std::string(key)] = std::string(value);
+  for (const auto& [key, value] : fields) {
+    if (!value.empty()) line[std::string(key)] = std::string(value);
+  }
   // Invalid UTF-8 in a message must not throw out of the logger.
   const std::string text =
       line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

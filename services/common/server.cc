@@ -13,6 +13,8 @@
 #include "services/common/files.h"
 #include "services/common/grpc_auth.h"
 #include "services/common/logging.h"
+#include "services/common/metrics_server.h"
+#include "services/common/rpc_observer.h"
 #include "services/common/status_macros.h"
 
 namespace autopack {
@@ -147,6 +149,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   // silently share it instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, credentials, &server->port_);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> observers;
+  observers.push_back(NewRpcObserverFactory());
+  builder.experimental().SetInterceptorCreators(std::move(observers));
   for (const HostedService& hosted : services) {
     builder.RegisterService(hosted.service);
     server->service_names_.push_back(hosted.name);
@@ -207,6 +212,13 @@ int WaitForShutdownSignal() {
 absl::Status ServeUntilSignal(const ServerOptions& options,
                               const std::vector<HostedService>& services) {
   BlockShutdownSignals();
+  std::unique_ptr<MetricsServer> metrics;
+  if (!options.metrics_listen.empty()) {
+    ASSIGN_OR_RETURN(metrics, MetricsServer::Start(options.metrics_listen, &Metrics()));
+    LogInfo(absl::StrCat("metrics on ",
+                         options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), ":",
+                         metrics->port(), "/metrics"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server, GrpcServer::Start(options, services));
   server->SetServing(true);
   LogInfo(absl::StrCat("listening on ", server->address()),

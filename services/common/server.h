@@ -35,6 +35,9 @@ struct ServerOptions {
   std::string tls_key_file;
   // When set (with TLS), clients must present a certificate signed by this CA.
   std::string tls_client_ca_file;
+  // When set (IPV4:PORT), ServeUntilSignal also serves Metrics() on it as
+  // Prometheus text at /metrics (services/common/metrics_server.h).
+  std::string metrics_listen;
   // In-flight calls get this long to finish on shutdown, then are cancelled.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };
@@ -51,7 +54,8 @@ struct HostedService {
 
 class GrpcServer {
  public:
-  // Binds and starts serving `services` plus health and reflection. Health reports NOT_SERVING until
+  // Binds and starts serving `services` plus health and reflection; every call
+// is counted, timed and logged (services/common/rpc_observer.h). Health reports NOT_SERVING until
   // SetServing(true). UNAVAILABLE if the address cannot be bound,
   // INVALID_ARGUMENT for a malformed address, unreadable TLS files or a
   // method without a right, FAILED_PRECONDITION for an insecure listen (see
@@ -95,9 +99,10 @@ void BlockShutdownSignals();
 // Returns the number of the first SIGTERM or SIGINT received.
 int WaitForShutdownSignal();
 
-// What every main() does once its core is built: start the server, mark it
-// SERVING, log "listening on HOST:PORT", wait for SIGTERM/SIGINT, shut down
-// gracefully. OK on a clean shutdown.
+// What every main() does once its core is built: start the server (and the
+// metrics endpoint when options.metrics_listen is set, logged as "metrics on
+// HOST:PORT"), mark it SERVING, log "listening on HOST:PORT", wait for
+// SIGTERM/SIGINT, shut down gracefully. OK on a clean shutdown.
 absl::Status ServeUntilSignal(const ServerOptions& options,
                               const std::vector<HostedService>& services);
 

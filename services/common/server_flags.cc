@@ -1,5 +1,7 @@
 #include "services/common/server_flags.h"
 
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage_config.h"
@@ -27,6 +29,11 @@ ABSL_FLAG(bool, allow_insecure_listen, false,
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may run before being cancelled");
 
+ABSL_FLAG(std::string, metrics_listen, "",
+          "IPV4:PORT to serve Prometheus metrics on (GET /metrics, plain HTTP); port 0 picks "
+          "one (logged as 'metrics on HOST:PORT/metrics'). Empty: no metrics endpoint");
+ABSL_FLAG(std::string, log_level, "info", "least severe log line written: debug, info, warning, error");
+
 namespace autopack {
 
 void InitServerProcess(int argc, char** argv, const std::string& service_name,
@@ -40,6 +47,12 @@ void InitServerProcess(int argc, char** argv, const std::string& service_name,
   absl::SetFlagsUsageConfig(config);
   absl::ParseCommandLine(argc, argv);
   SetLogServiceName(service_name);
+  absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) {
+    LogError(level.status().ToString());
+    exit(2);
+  }
+  SetLogLevel(*level);
   BlockShutdownSignals();
 }
 
@@ -60,6 +73,7 @@ absl::StatusOr<ServerOptions> ServerOptionsFromFlags(const std::string& service_
   options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   return options;
 }
 

@@ -1,5 +1,6 @@
 // Flags shared by every server binary (--listen, --tls_cert, --tls_key,
-// --tls_client_ca, --auth_file, --allow_insecure_listen, --shutdown_grace),
+// --tls_client_ca, --auth_file, --allow_insecure_listen, --shutdown_grace,
+// --metrics_listen, --log_level),
 // defined once so the four main.cc files parse them identically.
 #ifndef AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
 #define AUTOPACK_SERVICES_COMMON_SERVER_FLAGS_H_
@@ -13,7 +14,7 @@
 namespace autopack {
 
 // Sets the usage text, parses the command line (exits on --help or a bad flag),
-// names the log stream and blocks SIGTERM/SIGINT for ServeUntilSignal().
+// names the log stream, sets --log_level (exit 2 when unknown) and blocks SIGTERM/SIGINT for ServeUntilSignal().
 void InitServerProcess(int argc, char** argv, const std::string& service_name,
                        const std::string& usage);
 

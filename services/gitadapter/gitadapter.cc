@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/metrics.h"
 #include "services/common/status_macros.h"
 #include "services/common/text.h"
 #include "services/gitadapter/check_output.h"
@@ -336,6 +337,12 @@ absl::StatusOr<v1::RunChecksResponse> GitAdapter::RunChecks(const v1::RunChecksR
     return absl::InternalError(absl::StrCat("resetting the working tree after the check: ", reset.message()));
   }
   if (!result.ok()) return result.status();
+  static Histogram& durations = Metrics().GetHistogram(
+      "autopack_check_duration_seconds", "Sandboxed check runs, by how they ended (passed or failed)",
+      {"passed"});
+  durations.Observe({result->passed() ? "true" : "false"},
+                    absl::ToDoubleSeconds(absl::Seconds(result->duration().seconds()) +
+                                          absl::Nanoseconds(result->duration().nanos())));
   v1::RunChecksResponse response;
   *response.mutable_result() = *std::move(result);
   return response;

@@ -6,7 +6,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "services/common/issue_fingerprint.h"
+#include "services/common/logging.h"
+#include "services/common/metrics.h"
 #include "services/common/status_macros.h"
 #include "services/common/text.h"
 #include "services/supervisor/policy/issue_tracking.h"
@@ -46,6 +49,37 @@ v1::RunEvent TierEvent(const std::string& tier_id, v1::TierState from, v1::TierS
   event.mutable_tier_state()->set_from(from);
   event.mutable_tier_state()->set_to(to);
   return event;
+}
+
+// What an operator watches of runs, once each transition is stored (so a
+// supervisor that crashes before the commit counts nothing twice): phase
+// state changes as metrics and log lines with the run and phase ids, and the
+// budget used by every settled LLM call.
+void ObserveCommitted(const std::string& run_id, const Transition& t) {
+  static Counter& phases = Metrics().GetCounter(
+      "autopack_phase_transitions_total", "Phases entering a state, by state", {"state"});
+  static Counter& tokens = Metrics().GetCounter(
+      "autopack_budget_used_tokens_total", "Tokens settled against run budgets, by role and model",
+      {"role", "model"});
+  static Counter& cost = Metrics().GetCounter(
+      "autopack_budget_used_micro_usd_total", "Cost settled against run budgets in micro-USD, by role and model",
+      {"role", "model"});
+  for (const v1::RunEvent& event : t.events) {
+    if (event.has_phase_state()) {
+      const v1::PhaseStateChanged& p = event.phase_state();
+      const std::string state = v1::PhaseState_Name(p.to());
+      phases.Add({state});
+      const std::string attempt = absl::StrCat(p.attempt());
+      LogInfo("phase state", {{"run_id", run_id}, {"phase_id", p.phase_id()}, {"state", state},
+                              {"attempt", attempt}, {"reason", p.reason()}});
+    }
+    if (event.has_usage()) {
+      const v1::UsageEvent& u = event.usage();
+      tokens.Add({u.role(), u.model()}, u.usage().input_tokens() + u.usage().cached_input_tokens() +
+                                            u.usage().output_tokens() + u.usage().reasoning_tokens());
+      cost.Add({u.role(), u.model()}, u.cost_micro_usd());
+    }
+  }
 }
 
 }  // namespace
@@ -102,8 +136,14 @@ absl::StatusOr<CommitResult> RunDriver::Commit(Transition t) {
     *event.mutable_budget_warning() = w;
     t.events.push_back(std::move(event));
   }
+  static Histogram& latency = Metrics().GetHistogram(
+      "autopack_store_commit_seconds", "Time to commit one run transition to the state store, by outcome",
+      {"ok"});
+  const absl::Time start = absl::Now();
   absl::StatusOr<CommitResult> result = ctx_.store->Commit(lease_(), t);
+  latency.Observe({result.ok() ? "true" : "false"}, absl::ToDoubleSeconds(absl::Now() - start));
   if (!result.ok()) return result.status();
+  ObserveCommitted(spec_.run_id(), t);
   journal_committed_ = journal.size();
   pending_warnings_.clear();
   if (t.run.state.has_value()) record_.run.set_state(*t.run.state);

@@ -3,8 +3,6 @@
 // it as it would be deployed, and checks that try to escape are sent over
 // gRPC. Each case fails if the escape works. Where podman cannot run, the
 // test fails saying so; it never skips.
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,33 +16,16 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/containers/podman.h"
 #include "tests/e2e/suite.h"
 
 namespace autopack::testing {
 namespace {
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class GitAdapterContainerTest : public ::testing::Test {
  protected:
-  static std::string Podman(const std::string& args) {
-    const char* dir = std::getenv("AUTOPACK_PODMAN_DIR");
-    return absl::StrCat(dir != nullptr ? absl::StrCat("AUTOPACK_PODMAN_DIR=", dir, " ") : "",
-                        "deploy/podman.sh ", args);
-  }
-
   void SetUp() override {
-    auto built = Shell(Podman("image gitadapter services/gitadapter/gitadapter_server") + " 2>&1");
+    auto built = Shell(PodmanSh("image runtime && ") + PodmanSh("image gitadapter deploy/opt/gitadapter_server deploy/opt/health_probe"));
     ASSERT_TRUE(built.ok()) << "podman could not build the GitAdapter image here: " << built.status();
     repos_ = absl::StrCat(std::getenv("TEST_TMPDIR"), "/repos");
     ASSERT_TRUE(Shell(absl::StrCat("set -e; rm -rf ", repos_, "; mkdir -p ", repos_, "/hello; cd ", repos_,
@@ -53,7 +34,7 @@ class GitAdapterContainerTest : public ::testing::Test {
                     .ok());
     port_ = FreePort();
     name_ = absl::StrCat("autopack-ga-test-", getpid());
-    auto started = Shell(Podman(absl::StrCat(
+    auto started = Shell(PodmanSh(absl::StrCat(
         "podman run -d --init --name ", name_, " --network=host --security-opt systempaths=unconfined -v ", repos_, ":/repos:ro ",
         "localhost/autopack-gitadapter:dev --listen=127.0.0.1:", port_,
         " --local_repo_roots=/repos --sandbox_max_processes=64 --sandbox_tmpfs_bytes=67108864"
@@ -84,13 +65,13 @@ class GitAdapterContainerTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    (void)Shell(Podman(absl::StrCat("podman rm -f -t 3 ", name_, " >/dev/null 2>&1")));
-    auto left = Shell(Podman(absl::StrCat("podman ps -a --filter name=", name_, " --format '{{.Names}}'")));
+    (void)Shell(PodmanSh(absl::StrCat("podman rm -f -t 3 ", name_, " >/dev/null 2>&1")));
+    auto left = Shell(PodmanSh(absl::StrCat("podman ps -a --filter name=", name_, " --format '{{.Names}}'")));
     EXPECT_TRUE(left.ok() && left->empty()) << "container left behind";
   }
 
   std::string Logs() {
-    auto logs = Shell(Podman(absl::StrCat("podman logs ", name_, " 2>&1")));
+    auto logs = Shell(PodmanSh(absl::StrCat("podman logs ", name_, " 2>&1")));
     return logs.ok() ? *logs : logs.status().ToString();
   }
 
@@ -150,7 +131,7 @@ TEST_F(GitAdapterContainerTest, ChecksRunSandboxedAndEscapesFail) {
               << result.output_tail().substr(0, 160) << "\n";
   }
   // Nothing of the escapes reached the container's own filesystem.
-  auto leaked = Shell(Podman(absl::StrCat("podman exec ", name_, " sh -c 'ls /usr/escaped /escaped /var/escaped 2>/dev/null'")));
+  auto leaked = Shell(PodmanSh(absl::StrCat("podman exec ", name_, " sh -c 'ls /usr/escaped /escaped /var/escaped 2>/dev/null'")));
   EXPECT_TRUE(!leaked.ok() || leaked->empty()) << *leaked;
 }
 
@@ -158,7 +139,7 @@ TEST_F(GitAdapterContainerTest, ChecksRunSandboxedAndEscapesFail) {
 // /proc: GitAdapter must refuse to start, saying why, not run checks
 // unsandboxed.
 TEST_F(GitAdapterContainerTest, WithoutAnUnmaskedProcTheServerRefusesToStart) {
-  auto refused = Shell(Podman(absl::StrCat(
+  auto refused = Shell(PodmanSh(absl::StrCat(
       "podman run --rm --init --network=host localhost/autopack-gitadapter:dev --listen=127.0.0.1:", FreePort(),
       " 2>&1; echo \"exit=$?\"")));
   ASSERT_TRUE(refused.ok()) << refused.status();

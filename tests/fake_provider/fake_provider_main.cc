@@ -14,13 +14,16 @@
 #include "services/common/server.h"
 #include "tests/fake_provider/plan_responder.h"
 
+ABSL_FLAG(std::string, listen_host, "127.0.0.1",
+          "IPv4 address to listen on; 0.0.0.0 in a container that others reach by name");
+ABSL_FLAG(int32_t, port, 0, "port to listen on; 0 picks a free one");
 ABSL_FLAG(std::string, answers_dir, "",
           "directory of <phase_id>.md files: the Builder model's answer per phase");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "serves OpenAI- and Anthropic-format chat APIs on 127.0.0.1 from recorded answers.\n"
-      "Usage: fake_provider --answers_dir=DIR");
+      "Usage: fake_provider --answers_dir=DIR [--listen_host=IP] [--port=N]");
   absl::ParseCommandLine(argc, argv);
   autopack::SetLogServiceName("fake_provider");
   autopack::BlockShutdownSignals();
@@ -29,13 +32,14 @@ int main(int argc, char** argv) {
     autopack::LogError(answers.status().ToString());
     return 1;
   }
-  auto server = autopack::testing::FakeProviderServer::Start();
+  auto server = autopack::testing::FakeProviderServer::Start(absl::GetFlag(FLAGS_listen_host),
+                                                         absl::GetFlag(FLAGS_port));
   if (!server.ok()) {
     autopack::LogError(server.status().ToString());
     return 1;
   }
   (*server)->SetResponder(autopack::testing::PlanResponder(*answers));
-  autopack::LogInfo(absl::StrCat("listening on 127.0.0.1:", (*server)->port()));
+  autopack::LogInfo(absl::StrCat("listening on ", absl::GetFlag(FLAGS_listen_host), ":", (*server)->port()));
   autopack::WaitForShutdownSignal();
   autopack::LogInfo(absl::StrCat("stopped after ", (*server)->exchanges().size(), " requests"));
   return 0;

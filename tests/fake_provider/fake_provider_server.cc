@@ -192,14 +192,17 @@ FakeReply FakeReply::Hang() {
   return r;
 }
 
-absl::StatusOr<std::unique_ptr<FakeProviderServer>> FakeProviderServer::Start() {
+absl::StatusOr<std::unique_ptr<FakeProviderServer>> FakeProviderServer::Start(const std::string& ipv4_host,
+                                                                      int port) {
   std::unique_ptr<FakeProviderServer> server(new FakeProviderServer);
   server->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (server->listen_fd_ < 0) return absl::InternalError("socket failed");
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
+  if (inet_pton(AF_INET, ipv4_host.c_str(), &address.sin_addr) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("'", ipv4_host, "' is not an IPv4 address"));
+  }
+  address.sin_port = htons(static_cast<uint16_t>(port));
   if (bind(server->listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       listen(server->listen_fd_, 64) != 0) {
     return absl::InternalError(absl::StrCat("bind/listen failed: ", strerror(errno)));

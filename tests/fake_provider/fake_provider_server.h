@@ -71,7 +71,10 @@ struct RecordedExchange {
 
 class FakeProviderServer {
  public:
-  static absl::StatusOr<std::unique_ptr<FakeProviderServer>> Start();
+  // Listens on `ipv4_host`:`port` (port 0 picks one); another host than
+  // loopback only for the fake in a container, which others reach by name.
+  static absl::StatusOr<std::unique_ptr<FakeProviderServer>> Start(
+      const std::string& ipv4_host = "127.0.0.1", int port = 0);
   // Releases hanging requests, closes every connection, joins every thread.
   ~FakeProviderServer();
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "services/common/llm/anthropic_provider.h"
 #include "services/common/llm/openai_provider.h"
+#include "services/common/metrics.h"
 #include "services/common/status_macros.h"
 
 namespace autopack::llm {
@@ -45,14 +46,44 @@ absl::Status LlmClient::CheckModel(absl::string_view model) const {
   return absl::OkStatus();
 }
 
+namespace {
+
+// Every call, failed ones included: a failed call's billed tokens cost money too.
+void RecordCall(const std::string& provider, const std::string& model, const absl::Status& status,
+                const v1::TokenUsage& usage, int64_t cost_micro_usd) {
+  static Counter& calls = Metrics().GetCounter(
+      "autopack_llm_calls_total", "LLM calls (retries inside one call not counted), by provider, model and code",
+      {"provider", "model", "code"});
+  static Counter& tokens = Metrics().GetCounter(
+      "autopack_llm_tokens_total", "Tokens billed by LLM providers, by provider, model and kind",
+      {"provider", "model", "kind"});
+  static Counter& cost = Metrics().GetCounter(
+      "autopack_llm_cost_micro_usd_total", "Cost of LLM calls in micro-USD (pricing.yaml), by provider and model",
+      {"provider", "model"});
+  calls.Add({provider, model, absl::StatusCodeToString(status.code())});
+  tokens.Add({provider, model, "input"}, usage.input_tokens());
+  tokens.Add({provider, model, "cached_input"}, usage.cached_input_tokens());
+  tokens.Add({provider, model, "output"}, usage.output_tokens());
+  tokens.Add({provider, model, "reasoning"}, usage.reasoning_tokens());
+  cost.Add({provider, model}, cost_micro_usd);
+}
+
+}  // namespace
+
 absl::StatusOr<PricedCompletion> LlmClient::Complete(absl::string_view model,
                                                      CompletionRequest request) const {
   RETURN_IF_ERROR(CheckModel(model));
   ASSIGN_OR_RETURN(const auto parts, SplitModel(model));
   request.model = parts.second;
+  absl::StatusOr<Completion> completion = providers_.at(parts.first)->Complete(request);
+  const v1::TokenUsage usage =
+      completion.ok() ? completion->usage : UsageOfFailedCall(completion.status());
+  absl::StatusOr<int64_t> cost = prices_.Cost(model, usage);
+  RecordCall(parts.first, parts.second, completion.status(), usage, cost.ok() ? *cost : 0);
+  if (!completion.ok()) return completion.status();
   PricedCompletion result;
-  ASSIGN_OR_RETURN(result.completion, providers_.at(parts.first)->Complete(request));
-  ASSIGN_OR_RETURN(result.cost_micro_usd, prices_.Cost(model, result.completion.usage));
+  result.completion = *std::move(completion);
+  ASSIGN_OR_RETURN(result.cost_micro_usd, cost);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "services/common/logging.h"
+#include "services/common/metrics.h"
 #include "services/common/status_macros.h"
 
 namespace autopack::llm {
@@ -197,6 +198,10 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
     }
     const std::string attempt_text = absl::StrCat(attempt);
     const std::string delay_text = absl::FormatDuration(delay);
+    static Counter& retries = Metrics().GetCounter(
+        "autopack_llm_retries_total", "LLM HTTP attempts retried, by provider and model",
+        {"provider", "model"});
+    retries.Add({config_.name, request.model});
     LogWarning("provider call failed; retrying",
                {{"provider", config_.name}, {"attempt", attempt_text}, {"delay", delay_text},
                 {"error", last.message()}});
