@@ -319,15 +319,74 @@ bool FakeProviderServer::ServeOne(int fd, int connection, std::string* buffer) {
   return WriteAll(fd, *response) && !close_after;
 }
 
+void FakeProviderServer::SetCatalog(PriceTable catalog) {
+  absl::MutexLock lock(&mu_);
+  catalog_ = std::move(catalog);
+}
+
+std::string FakeProviderServer::Rejection(bool openai, const std::string& text) const {
+  const json request = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!request.is_object() || !request.contains("model") || !request["model"].is_string()) {
+    return "";
+  }
+  const std::string name = request["model"].get<std::string>();
+  absl::StatusOr<ModelInfo> info;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!catalog_.has_value()) return "";
+    info = catalog_->Info(absl::StrCat(openai ? "openai/" : "anthropic/", name));
+  }
+  if (!info.ok()) return "";
+  const auto limit_of = [&](const char* key) -> int64_t {
+    return request.contains(key) && request[key].is_number_integer() ? request[key].get<int64_t>()
+                                                                     : 0;
+  };
+  if (!openai) {
+    const int64_t asked = limit_of("max_tokens");
+    if (asked > info->max_output_tokens) {
+      return absl::StrCat("max_tokens: ", asked, " > ", info->max_output_tokens,
+                          ", which is the maximum allowed number of output tokens for ", name);
+    }
+    return "";
+  }
+  // Wording as OpenAI's API answers these (2025-2026).
+  if (info->reasoning && request.contains("max_tokens")) {
+    return "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+           "'max_completion_tokens' instead.";
+  }
+  if (info->reasoning && request.contains("temperature")) {
+    return "Unsupported parameter: 'temperature' is not supported with this model.";
+  }
+  const int64_t asked = std::max(limit_of("max_tokens"), limit_of("max_completion_tokens"));
+  if (asked > info->max_output_tokens) {
+    return absl::StrCat("max_tokens is too large: ", asked, ". This model supports at most ",
+                        info->max_output_tokens, " completion tokens, whereas you provided ",
+                        asked, ".");
+  }
+  if (!info->structured_output && request.contains("response_format") &&
+      request["response_format"].value("type", "") == "json_schema") {
+    return "Invalid parameter: 'response_format' of type 'json_schema' is not supported with "
+           "this model.";
+  }
+  return "";
+}
+
 void FakeProviderServer::SetResponder(Responder responder) {
   absl::MutexLock lock(&mu_);
   responder_ = std::move(responder);
 }
 
 absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchange) {
+  exchange->openai = absl::EndsWith(exchange->path, "/chat/completions");
+  const bool anthropic = absl::EndsWith(exchange->path, "/v1/messages");
   FakeReply reply;
   int id = 0;
-  {
+  const std::string rejection =
+      exchange->openai || anthropic ? Rejection(exchange->openai, exchange->request_body) : "";
+  if (!rejection.empty()) {
+    // Refused before the model runs: unbilled, and no scripted reply is used.
+    reply = FakeReply::HttpError(400, rejection);
+  } else {
     absl::MutexLock lock(&mu_);
     id = static_cast<int>(exchanges_.size()) + 1;
     if (script_.empty()) {
@@ -338,8 +397,6 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
       script_.pop_front();
     }
   }
-  exchange->openai = absl::EndsWith(exchange->path, "/chat/completions");
-  const bool anthropic = absl::EndsWith(exchange->path, "/v1/messages");
   const json request = json::parse(exchange->request_body, nullptr, /*allow_exceptions=*/false);
   int status = 200;
   std::string body;
@@ -388,7 +445,7 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                            {{"message", reply.text},
                             {"type", OpenAiErrorType(error_status)},
                             {"param", nullptr},
-                            {"code", nullptr}}}}
+                            {"code", error_status == 400 ? json("invalid_value") : json(nullptr)}}}}
                          .dump()
                    : json{{"type", "error"},
                           {"error",

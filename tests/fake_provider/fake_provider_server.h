@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "services/common/pricing.h"
 
 namespace autopack::testing {
 
@@ -90,6 +91,15 @@ class FakeProviderServer {
   void SetResponder(Responder responder);
   std::vector<RecordedExchange> exchanges() const;
   int connections_accepted() const;
+  // From now on, requests for a model of `catalog` ("openai/<model>" on the
+  // OpenAI path, "anthropic/<model>" on Anthropic's) are checked as the real
+  // providers check them, and answered 400 with the providers' own error
+  // shape, before any scripted reply is used: an output limit above the
+  // model's max_output_tokens; on an OpenAI reasoning model, max_tokens
+  // instead of max_completion_tokens or a temperature; a json_schema
+  // response_format for a model without structured output. Models not in the
+  // catalog are not checked.
+  void SetCatalog(PriceTable catalog);
 
  private:
   FakeProviderServer() = default;
@@ -99,6 +109,8 @@ class FakeProviderServer {
   bool ServeOne(int fd, int connection, std::string* buffer);
   // Builds the HTTP response for one request; empty when it must hang.
   absl::optional<std::string> Answer(RecordedExchange* exchange);
+  // The 400 message a real provider gives `body`, or empty when it is accepted.
+  std::string Rejection(bool openai, const std::string& body) const;
 
   int listen_fd_ = -1;
   int port_ = 0;
@@ -107,6 +119,7 @@ class FakeProviderServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<FakeReply> script_ ABSL_GUARDED_BY(mu_);
   Responder responder_ ABSL_GUARDED_BY(mu_);
+  absl::optional<PriceTable> catalog_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedExchange> exchanges_ ABSL_GUARDED_BY(mu_);
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);

@@ -52,7 +52,12 @@ absl::StatusOr<PricedCompletion> LlmClient::Complete(absl::string_view model,
   request.model = parts.second;
   PricedCompletion result;
   ASSIGN_OR_RETURN(result.completion, providers_.at(parts.first)->Complete(request));
-  ASSIGN_OR_RETURN(result.cost_micro_usd, prices_.Cost(model, result.completion.usage));
+  result.model = std::string(model);
+  if (!result.completion.model.empty()) {
+    const std::string answered = absl::StrCat(parts.first, "/", result.completion.model);
+    if (!prices_.EntryFor(answered).empty()) result.model = answered;
+  }
+  ASSIGN_OR_RETURN(result.cost_micro_usd, prices_.Cost(result.model, result.completion.usage));
   return result;
 }
 
