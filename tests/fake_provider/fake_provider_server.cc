@@ -92,7 +92,7 @@ json OpenAiUsage(const FakeUsage& u) {
 json AnthropicUsage(const FakeUsage& u) {
   return {{"input_tokens", u.input},
           {"cache_read_input_tokens", u.cached},
-          {"cache_creation_input_tokens", 0},
+          {"cache_creation_input_tokens", u.cache_write},
           {"output_tokens", u.output + u.reasoning}};
 }
 
@@ -184,6 +184,23 @@ FakeReply FakeReply::InvalidJson() {
   FakeReply r;
   r.kind = Kind::kInvalidJson;
   return r;
+}
+
+FakeReply FakeReply::NullContent(FakeUsage usage) {
+  FakeReply r = Content("", usage);
+  r.kind = Kind::kNullContent;
+  return r;
+}
+
+FakeReply FakeReply::ContentWithoutUsage(std::string text, FakeUsage usage) {
+  FakeReply r = Content(std::move(text), usage);
+  r.report_usage = false;
+  return r;
+}
+
+std::map<std::string, FakeUsage> FakeProviderServer::Bill() const {
+  absl::MutexLock lock(&mu_);
+  return bill_;
 }
 
 FakeReply FakeReply::Hang() {
@@ -435,6 +452,11 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                                       reply.usage)
                          .dump();
         break;
+      case FakeReply::Kind::kNullContent:
+        body = exchange->openai
+                   ? OpenAiCompletion(request, id, "stop", nullptr, nullptr, reply.usage).dump()
+                   : AnthropicMessage(request, id, "end_turn", json::array(), reply.usage).dump();
+        break;
       case FakeReply::Kind::kHttpError:
       case FakeReply::Kind::kErrorIn200: {
         const bool in_200 = reply.kind == FakeReply::Kind::kErrorIn200;
@@ -459,6 +481,25 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
         body = "{\"id\": \"chatcmpl-fake\", \"choices\": [{\"index\": 0, \"message\": ";
         break;
     }
+  }
+  const bool billed = status == 200 && (reply.kind == FakeReply::Kind::kContent ||
+                                        reply.kind == FakeReply::Kind::kTruncated ||
+                                        reply.kind == FakeReply::Kind::kRefusal ||
+                                        reply.kind == FakeReply::Kind::kNullContent);
+  if (billed) {
+    if (!reply.report_usage) {
+      json parsed = json::parse(body);
+      parsed.erase("usage");
+      body = parsed.dump();
+    }
+    absl::MutexLock lock(&mu_);
+    FakeUsage& total = bill_[absl::StrCat(exchange->openai ? "openai/" : "anthropic/",
+                                          request.value("model", "unknown"))];
+    total.input += reply.usage.input;
+    total.cached += reply.usage.cached;
+    total.output += reply.usage.output;
+    total.reasoning += reply.usage.reasoning;
+    total.cache_write += reply.usage.cache_write;
   }
   exchange->status = status;
   exchange->response_body = body;

@@ -29,6 +29,7 @@ struct FakeUsage {
   int64_t cached = 0;
   int64_t output = 0;
   int64_t reasoning = 0;
+  int64_t cache_write = 0;  // Anthropic's cache_creation_input_tokens; OpenAI has none
 };
 
 // One scripted answer.
@@ -41,12 +42,15 @@ struct FakeReply {
     kErrorIn200,   // 200 whose body is an error object with `text`
     kInvalidJson,  // 200 with a body that is not JSON
     kHang,         // never answers (until the server stops)
+    kNullContent,  // 200, billed, whose message has content null (no refusal)
   };
   Kind kind = Kind::kContent;
   std::string text;
   int status = 200;
   absl::optional<std::string> retry_after;
   FakeUsage usage;
+  // False: the answer is billed (it counts in Bill()) but its body has no usage.
+  bool report_usage = true;
 
   static FakeReply Content(std::string text, FakeUsage usage = {});
   static FakeReply Truncated(std::string partial_text, FakeUsage usage);
@@ -56,6 +60,9 @@ struct FakeReply {
   static FakeReply ErrorIn200(std::string message);
   static FakeReply InvalidJson();
   static FakeReply Hang();
+  static FakeReply NullContent(FakeUsage usage);
+  // A complete answer that is billed but says nothing of its usage.
+  static FakeReply ContentWithoutUsage(std::string text, FakeUsage usage);
 };
 
 struct RecordedExchange {
@@ -91,6 +98,11 @@ class FakeProviderServer {
   void SetResponder(Responder responder);
   std::vector<RecordedExchange> exchanges() const;
   int connections_accepted() const;
+  // The fake's own bill: per "provider/model" ("openai/..." or "anthropic/..."
+  // by wire format), the usage of every answer it gave that a real provider
+  // bills (a 200 with an answer: content, truncated, refusal, null content),
+  // whether or not the answer reported it.
+  std::map<std::string, FakeUsage> Bill() const;
   // From now on, requests for a model of `catalog` ("openai/<model>" on the
   // OpenAI path, "anthropic/<model>" on Anthropic's) are checked as the real
   // providers check them, and answered 400 with the providers' own error
@@ -121,6 +133,7 @@ class FakeProviderServer {
   Responder responder_ ABSL_GUARDED_BY(mu_);
   absl::optional<PriceTable> catalog_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedExchange> exchanges_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, FakeUsage> bill_ ABSL_GUARDED_BY(mu_);
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;

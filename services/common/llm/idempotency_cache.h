@@ -85,7 +85,7 @@ class IdempotencyCache {
       return result;
     }
     it->second.in_flight = false;
-    it->second.response = *result;
+    it->second.response = result;
     it->second.stored_at = options_.now();
     EvictOverflow();
     return result;
