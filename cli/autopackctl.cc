@@ -65,8 +65,12 @@ constexpr char kUsage[] =
 std::string Usd(int64_t micro) { return absl::StrFormat("$%.6f", micro / 1e6); }
 
 std::string Tokens(const v1::TokenUsage& u) {
-  return absl::StrCat(u.input_tokens() + u.cached_input_tokens(), " in (",
-                      u.cached_input_tokens(), " cached) / ",
+  return absl::StrCat(u.input_tokens() + u.cached_input_tokens() + u.cache_write_tokens(),
+                      " in (", u.cached_input_tokens(), " cached",
+                      u.cache_write_tokens() > 0
+                          ? absl::StrCat(", ", u.cache_write_tokens(), " cache writes")
+                          : std::string(),
+                      ") / ",
                       u.output_tokens() + u.reasoning_tokens(), " out");
 }
 

@@ -73,7 +73,7 @@ absl::StatusOr<v1::ReviewPatchResponse> Auditor::Review(const v1::ReviewPatchReq
                      llm_->Complete(request.model(), BuildReviewPrompt(request, focus, found)));
     *response.mutable_usage() = answer.completion.usage;
     response.set_cost_micro_usd(answer.cost_micro_usd);
-    response.set_model_used(request.model());
+    response.set_model_used(answer.model);
     switch (answer.completion.finish) {
       case llm::FinishReason::kLength:
         *response.add_issues() = ReviewFailed(absl::StrCat(

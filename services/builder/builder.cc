@@ -36,23 +36,24 @@ Builder::Builder(const llm::LlmClient* llm,
     : llm_(llm), cache_(std::move(cache_options)) {}
 
 absl::StatusOr<v1::GeneratePatchResponse> Builder::GeneratePatch(
-    const v1::GeneratePatchRequest& request) {
+    const v1::GeneratePatchRequest& request, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateRequest(request));
   RETURN_IF_ERROR(llm_->CheckModel(request.model()));
   v1::GeneratePatchRequest keyless = request;
   keyless.clear_idempotency_key();
   return cache_.GetOrCompute(request.idempotency_key(), keyless.SerializeAsString(),
-                             [&] { return Generate(request); });
+                             [&] { return Generate(request, deadline); });
 }
 
 absl::StatusOr<v1::GeneratePatchResponse> Builder::Generate(
-    const v1::GeneratePatchRequest& request) {
-  ASSIGN_OR_RETURN(llm::PricedCompletion answer,
-                   llm_->Complete(request.model(), BuildPatchPrompt(request)));
+    const v1::GeneratePatchRequest& request, absl::Time deadline) {
+  llm::CompletionRequest prompt = BuildPatchPrompt(request);
+  prompt.deadline = deadline;
+  ASSIGN_OR_RETURN(llm::PricedCompletion answer, llm_->Complete(request.model(), prompt));
   v1::GeneratePatchResponse response;
   *response.mutable_usage() = answer.completion.usage;
   response.set_cost_micro_usd(answer.cost_micro_usd);
-  response.set_model_used(request.model());
+  response.set_model_used(answer.model);
   switch (answer.completion.finish) {
     case llm::FinishReason::kLength:
       response.set_outcome(v1::PATCH_OUTCOME_TRUNCATED);

@@ -4,10 +4,10 @@
 
 namespace autopack::builder {
 
-grpc::Status BuilderServiceImpl::GeneratePatch(grpc::ServerContext*,
+grpc::Status BuilderServiceImpl::GeneratePatch(grpc::ServerContext* context,
                                                const v1::GeneratePatchRequest* request,
                                                v1::GeneratePatchResponse* response) {
-  return ToGrpcResponse(core_->GeneratePatch(*request), response);
+  return ToGrpcResponse(core_->GeneratePatch(*request, ProviderDeadline(*context)), response);
 }
 
 }  // namespace autopack::builder

@@ -2,6 +2,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/billed_usage.h"
 #include "services/common/grpc_status.h"
 
 namespace autopack::supervisor {
@@ -42,14 +43,19 @@ absl::StatusOr<Response> Peers::Call(
       in_flight_.erase(&context);
     }
     if (status.ok()) return response;
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+    const absl::Status error = FromGrpcStatus(status);
+    // A failure that was billed goes back to be settled, never retried here.
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !HasBilledUsage(error) &&
         attempt < options_.unavailable_retry.max_retries) {
       static thread_local absl::BitGen gen;
       options_.sleep(llm::BackoffDelay(options_.unavailable_retry, attempt, gen));
       continue;
     }
-    const absl::Status error = FromGrpcStatus(status);
-    return absl::Status(error.code(), absl::StrCat(method, ": ", error.message()));
+    absl::Status named(error.code(), absl::StrCat(method, ": ", error.message()));
+    error.ForEachPayload([&](absl::string_view type_url, const absl::Cord& payload) {
+      named.SetPayload(type_url, payload);
+    });
+    return named;
   }
 }
 

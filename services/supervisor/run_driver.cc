@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "services/common/billed_usage.h"
 #include "services/common/issue_fingerprint.h"
 #include "services/common/logging.h"
 #include "services/common/metrics.h"
@@ -136,6 +137,11 @@ absl::StatusOr<CommitResult> RunDriver::Commit(Transition t) {
     *event.mutable_budget_warning() = w;
     t.events.push_back(std::move(event));
   }
+  for (const v1::UsageEvent& u : pending_usage_events_) {
+    v1::RunEvent event;
+    *event.mutable_usage() = u;
+    t.events.push_back(std::move(event));
+  }
   static Histogram& latency = Metrics().GetHistogram(
       "autopack_store_commit_seconds", "Time to commit one run transition to the state store, by outcome",
       {"ok"});
@@ -146,6 +152,7 @@ absl::StatusOr<CommitResult> RunDriver::Commit(Transition t) {
   ObserveCommitted(spec_.run_id(), t);
   journal_committed_ = journal.size();
   pending_warnings_.clear();
+  pending_usage_events_.clear();
   if (t.run.state.has_value()) record_.run.set_state(*t.run.state);
   if (t.run.head_sha.has_value()) record_.run.set_head_sha(*t.run.head_sha);
   if (t.run.branch.has_value()) record_.run.set_branch(*t.run.branch);
@@ -599,6 +606,20 @@ absl::StatusOr<policy::Reservation> RunDriver::ReserveCall(const PhaseContext& p
   return reservation;
 }
 
+absl::Status RunDriver::SettleFailedCall(const std::string& phase_id, absl::string_view role,
+                                        const policy::Reservation& reservation,
+                                        const absl::Status& error) {
+  if (!HasBilledUsage(error)) return ledger_->Release(reservation.id);
+  // Answers the provider billed before the call failed (the peer's retries
+  // included): charged like any other, and shown, so the run pays them.
+  const v1::TokenUsage usage = BilledUsageOf(error);
+  ASSIGN_OR_RETURN(policy::Settlement settled,
+                   ledger_->Settle(reservation.id, reservation.model, usage));
+  pending_usage_events_.push_back(
+      UsageEventFor(phase_id, role, reservation.model, usage, settled.cost_micro_usd));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RunDriver::AttemptResult> RunDriver::PeerFailure(const absl::Status& status,
                                                                 absl::string_view what,
                                                                 PhaseEnd* end) {
@@ -696,7 +717,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
   absl::StatusOr<policy::Reservation> reservation =
       ReserveCall(pc, kBuilder, attempt->builder_model,
                   PromptBytes(*pc.phase, *context, feedback_bytes),
-                  ctx_.policy->models.builder_call().max_output_tokens);
+                  policy::OutputLimit(*ctx_.policy, kBuilder, attempt->builder_model));
   if (!reservation.ok()) return ReservationFailure(reservation.status(), end);
   RETURN_IF_ERROR(CheckpointOrStop("generate_patch"));
   v1::GeneratePatchRequest request;
@@ -714,7 +735,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
     if (code == absl::StatusCode::kCancelled) {
       return response.status();  // keep the reservation: the call is made again later
     }
-    RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    RETURN_IF_ERROR(SettleFailedCall(phase_id, kBuilder, *reservation, response.status()));
     if (code == absl::StatusCode::kUnavailable) {
       return FallBack(pc, kBuilder, reservation->model, response.status(), attempt);
     }
@@ -767,7 +788,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
   absl::StatusOr<policy::Reservation> reservation =
       ReserveCall(pc, kAuditor, attempt->auditor_model,
                   PromptBytes(*pc.phase, *context, build.patch().size()),
-                  ctx_.policy->models.auditor_call().max_output_tokens);
+                  policy::OutputLimit(*ctx_.policy, kAuditor, attempt->auditor_model));
   if (!reservation.ok()) return ReservationFailure(reservation.status(), end);
   RETURN_IF_ERROR(CheckpointOrStop("review_patch"));
   v1::ReviewPatchRequest request;
@@ -788,7 +809,7 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Review(const PhaseContext& p
   if (!response.ok()) {
     const absl::StatusCode code = response.status().code();
     if (code == absl::StatusCode::kCancelled) return response.status();
-    RETURN_IF_ERROR(ledger_->Release(reservation->id));
+    RETURN_IF_ERROR(SettleFailedCall(phase_id, kAuditor, *reservation, response.status()));
     if (code == absl::StatusCode::kUnavailable) {
       return FallBack(pc, kAuditor, reservation->model, response.status(), attempt);
     }

@@ -167,6 +167,11 @@ class RunDriver {
   v1::UsageEvent UsageEventFor(const std::string& phase_id, absl::string_view role,
                                const std::string& model, const v1::TokenUsage& usage,
                                int64_t cost) const;
+  // After a peer call failed: settles the reservation to the usage the error
+  // carries (billed_usage.h) and queues its usage event for the next commit,
+  // or releases the reservation when the error carries none.
+  absl::Status SettleFailedCall(const std::string& phase_id, absl::string_view role,
+                                const policy::Reservation& reservation, const absl::Status& error);
 
   DriverContext ctx_;
   std::function<Lease()> lease_;
@@ -182,6 +187,7 @@ class RunDriver {
   // Journal entries and warnings not yet committed to the store.
   size_t journal_committed_ = 0;
   std::vector<v1::BudgetWarning> pending_warnings_;
+  std::vector<v1::UsageEvent> pending_usage_events_;
   // The context files of phase context_phase_.
   std::string context_phase_;
   std::vector<v1::ContextFile> context_;

@@ -222,7 +222,7 @@ absl::Status Supervisor::CheckAgainstPolicy(const v1::RunSpec& spec) {
       }
     }
   }
-  return absl::OkStatus();
+  return policy::CheckContextWindows(spec, *policy_);
 }
 
 absl::StatusOr<v1::CreateRunResponse> Supervisor::CreateRun(const v1::CreateRunRequest& request,

@@ -92,7 +92,7 @@ json OpenAiUsage(const FakeUsage& u) {
 json AnthropicUsage(const FakeUsage& u) {
   return {{"input_tokens", u.input},
           {"cache_read_input_tokens", u.cached},
-          {"cache_creation_input_tokens", 0},
+          {"cache_creation_input_tokens", u.cache_write},
           {"output_tokens", u.output + u.reasoning}};
 }
 
@@ -184,6 +184,23 @@ FakeReply FakeReply::InvalidJson() {
   FakeReply r;
   r.kind = Kind::kInvalidJson;
   return r;
+}
+
+FakeReply FakeReply::NullContent(FakeUsage usage) {
+  FakeReply r = Content("", usage);
+  r.kind = Kind::kNullContent;
+  return r;
+}
+
+FakeReply FakeReply::ContentWithoutUsage(std::string text, FakeUsage usage) {
+  FakeReply r = Content(std::move(text), usage);
+  r.report_usage = false;
+  return r;
+}
+
+std::map<std::string, FakeUsage> FakeProviderServer::Bill() const {
+  absl::MutexLock lock(&mu_);
+  return bill_;
 }
 
 FakeReply FakeReply::Hang() {
@@ -322,15 +339,74 @@ bool FakeProviderServer::ServeOne(int fd, int connection, std::string* buffer) {
   return WriteAll(fd, *response) && !close_after;
 }
 
+void FakeProviderServer::SetCatalog(PriceTable catalog) {
+  absl::MutexLock lock(&mu_);
+  catalog_ = std::move(catalog);
+}
+
+std::string FakeProviderServer::Rejection(bool openai, const std::string& text) const {
+  const json request = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!request.is_object() || !request.contains("model") || !request["model"].is_string()) {
+    return "";
+  }
+  const std::string name = request["model"].get<std::string>();
+  absl::StatusOr<ModelInfo> info;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!catalog_.has_value()) return "";
+    info = catalog_->Info(absl::StrCat(openai ? "openai/" : "anthropic/", name));
+  }
+  if (!info.ok()) return "";
+  const auto limit_of = [&](const char* key) -> int64_t {
+    return request.contains(key) && request[key].is_number_integer() ? request[key].get<int64_t>()
+                                                                     : 0;
+  };
+  if (!openai) {
+    const int64_t asked = limit_of("max_tokens");
+    if (asked > info->max_output_tokens) {
+      return absl::StrCat("max_tokens: ", asked, " > ", info->max_output_tokens,
+                          ", which is the maximum allowed number of output tokens for ", name);
+    }
+    return "";
+  }
+  // Wording as OpenAI's API answers these (2025-2026).
+  if (info->reasoning && request.contains("max_tokens")) {
+    return "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+           "'max_completion_tokens' instead.";
+  }
+  if (info->reasoning && request.contains("temperature")) {
+    return "Unsupported parameter: 'temperature' is not supported with this model.";
+  }
+  const int64_t asked = std::max(limit_of("max_tokens"), limit_of("max_completion_tokens"));
+  if (asked > info->max_output_tokens) {
+    return absl::StrCat("max_tokens is too large: ", asked, ". This model supports at most ",
+                        info->max_output_tokens, " completion tokens, whereas you provided ",
+                        asked, ".");
+  }
+  if (!info->structured_output && request.contains("response_format") &&
+      request["response_format"].value("type", "") == "json_schema") {
+    return "Invalid parameter: 'response_format' of type 'json_schema' is not supported with "
+           "this model.";
+  }
+  return "";
+}
+
 void FakeProviderServer::SetResponder(Responder responder) {
   absl::MutexLock lock(&mu_);
   responder_ = std::move(responder);
 }
 
 absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchange) {
+  exchange->openai = absl::EndsWith(exchange->path, "/chat/completions");
+  const bool anthropic = absl::EndsWith(exchange->path, "/v1/messages");
   FakeReply reply;
   int id = 0;
-  {
+  const std::string rejection =
+      exchange->openai || anthropic ? Rejection(exchange->openai, exchange->request_body) : "";
+  if (!rejection.empty()) {
+    // Refused before the model runs: unbilled, and no scripted reply is used.
+    reply = FakeReply::HttpError(400, rejection);
+  } else {
     absl::MutexLock lock(&mu_);
     id = static_cast<int>(exchanges_.size()) + 1;
     if (script_.empty()) {
@@ -341,8 +417,6 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
       script_.pop_front();
     }
   }
-  exchange->openai = absl::EndsWith(exchange->path, "/chat/completions");
-  const bool anthropic = absl::EndsWith(exchange->path, "/v1/messages");
   const json request = json::parse(exchange->request_body, nullptr, /*allow_exceptions=*/false);
   int status = 200;
   std::string body;
@@ -381,6 +455,11 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                                       reply.usage)
                          .dump();
         break;
+      case FakeReply::Kind::kNullContent:
+        body = exchange->openai
+                   ? OpenAiCompletion(request, id, "stop", nullptr, nullptr, reply.usage).dump()
+                   : AnthropicMessage(request, id, "end_turn", json::array(), reply.usage).dump();
+        break;
       case FakeReply::Kind::kHttpError:
       case FakeReply::Kind::kErrorIn200: {
         const bool in_200 = reply.kind == FakeReply::Kind::kErrorIn200;
@@ -391,7 +470,7 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                            {{"message", reply.text},
                             {"type", OpenAiErrorType(error_status)},
                             {"param", nullptr},
-                            {"code", nullptr}}}}
+                            {"code", error_status == 400 ? json("invalid_value") : json(nullptr)}}}}
                          .dump()
                    : json{{"type", "error"},
                           {"error",
@@ -405,6 +484,25 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
         body = "{\"id\": \"chatcmpl-fake\", \"choices\": [{\"index\": 0, \"message\": ";
         break;
     }
+  }
+  const bool billed = status == 200 && (reply.kind == FakeReply::Kind::kContent ||
+                                        reply.kind == FakeReply::Kind::kTruncated ||
+                                        reply.kind == FakeReply::Kind::kRefusal ||
+                                        reply.kind == FakeReply::Kind::kNullContent);
+  if (billed) {
+    if (!reply.report_usage) {
+      json parsed = json::parse(body);
+      parsed.erase("usage");
+      body = parsed.dump();
+    }
+    absl::MutexLock lock(&mu_);
+    FakeUsage& total = bill_[absl::StrCat(exchange->openai ? "openai/" : "anthropic/",
+                                          request.value("model", "unknown"))];
+    total.input += reply.usage.input;
+    total.cached += reply.usage.cached;
+    total.output += reply.usage.output;
+    total.reasoning += reply.usage.reasoning;
+    total.cache_write += reply.usage.cache_write;
   }
   exchange->status = status;
   exchange->response_body = body;

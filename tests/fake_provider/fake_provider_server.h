@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "services/common/pricing.h"
 
 namespace autopack::testing {
 
@@ -28,6 +29,7 @@ struct FakeUsage {
   int64_t cached = 0;
   int64_t output = 0;
   int64_t reasoning = 0;
+  int64_t cache_write = 0;  // Anthropic's cache_creation_input_tokens; OpenAI has none
 };
 
 // One scripted answer.
@@ -40,12 +42,15 @@ struct FakeReply {
     kErrorIn200,   // 200 whose body is an error object with `text`
     kInvalidJson,  // 200 with a body that is not JSON
     kHang,         // never answers (until the server stops)
+    kNullContent,  // 200, billed, whose message has content null (no refusal)
   };
   Kind kind = Kind::kContent;
   std::string text;
   int status = 200;
   absl::optional<std::string> retry_after;
   FakeUsage usage;
+  // False: the answer is billed (it counts in Bill()) but its body has no usage.
+  bool report_usage = true;
 
   static FakeReply Content(std::string text, FakeUsage usage = {});
   static FakeReply Truncated(std::string partial_text, FakeUsage usage);
@@ -55,6 +60,9 @@ struct FakeReply {
   static FakeReply ErrorIn200(std::string message);
   static FakeReply InvalidJson();
   static FakeReply Hang();
+  static FakeReply NullContent(FakeUsage usage);
+  // A complete answer that is billed but says nothing of its usage.
+  static FakeReply ContentWithoutUsage(std::string text, FakeUsage usage);
 };
 
 struct RecordedExchange {
@@ -93,6 +101,20 @@ class FakeProviderServer {
   void SetResponder(Responder responder);
   std::vector<RecordedExchange> exchanges() const;
   int connections_accepted() const;
+  // The fake's own bill: per "provider/model" ("openai/..." or "anthropic/..."
+  // by wire format), the usage of every answer it gave that a real provider
+  // bills (a 200 with an answer: content, truncated, refusal, null content),
+  // whether or not the answer reported it.
+  std::map<std::string, FakeUsage> Bill() const;
+  // From now on, requests for a model of `catalog` ("openai/<model>" on the
+  // OpenAI path, "anthropic/<model>" on Anthropic's) are checked as the real
+  // providers check them, and answered 400 with the providers' own error
+  // shape, before any scripted reply is used: an output limit above the
+  // model's max_output_tokens; on an OpenAI reasoning model, max_tokens
+  // instead of max_completion_tokens or a temperature; a json_schema
+  // response_format for a model without structured output. Models not in the
+  // catalog are not checked.
+  void SetCatalog(PriceTable catalog);
 
  private:
   FakeProviderServer() = default;
@@ -102,6 +124,8 @@ class FakeProviderServer {
   bool ServeOne(int fd, int connection, std::string* buffer);
   // Builds the HTTP response for one request; empty when it must hang.
   absl::optional<std::string> Answer(RecordedExchange* exchange);
+  // The 400 message a real provider gives `body`, or empty when it is accepted.
+  std::string Rejection(bool openai, const std::string& body) const;
 
   int listen_fd_ = -1;
   int port_ = 0;
@@ -110,7 +134,9 @@ class FakeProviderServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::deque<FakeReply> script_ ABSL_GUARDED_BY(mu_);
   Responder responder_ ABSL_GUARDED_BY(mu_);
+  absl::optional<PriceTable> catalog_ ABSL_GUARDED_BY(mu_);
   std::vector<RecordedExchange> exchanges_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, FakeUsage> bill_ ABSL_GUARDED_BY(mu_);
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;

@@ -76,6 +76,8 @@ providers:
     ASSERT_TRUE(WriteFileAtomically(TempPath("pricing.yaml"),
                                     *pricing + R"(
   local/llama-3-70b:
+    context_window: 8192
+    max_output_tokens: 4096
     input_per_1m: 0.50
     output_per_1m: 1.00
 )")

@@ -39,8 +39,8 @@ absl::optional<v1::TokenUsage> AnthropicProvider::Usage(const json& body) const 
   }
   const json& usage = body["usage"];
   v1::TokenUsage result;
-  result.set_input_tokens(JsonCount(usage, "input_tokens") +
-                          JsonCount(usage, "cache_creation_input_tokens"));
+  result.set_input_tokens(JsonCount(usage, "input_tokens"));
+  result.set_cache_write_tokens(JsonCount(usage, "cache_creation_input_tokens"));
   result.set_cached_input_tokens(JsonCount(usage, "cache_read_input_tokens"));
   result.set_output_tokens(JsonCount(usage, "output_tokens"));
   return result;

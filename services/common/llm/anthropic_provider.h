@@ -15,9 +15,9 @@ class AnthropicProvider : public HttpProvider {
   std::string Url() const override;
   HttpHeaders Headers(const std::string& api_key) const override;
   nlohmann::json Body(const CompletionRequest& request) const override;
-  // input_tokens plus cache_creation_input_tokens is input (pricing.yaml has no
-  // cache-write price), cache_read_input_tokens is cached input. Thinking is
-  // inside output_tokens, so reasoning stays zero.
+  // input_tokens is input, cache_creation_input_tokens cache writes (their own
+  // price), cache_read_input_tokens cached input. Thinking is inside
+  // output_tokens, so reasoning stays zero.
   absl::optional<v1::TokenUsage> Usage(const nlohmann::json& body) const override;
   // stop_reason "max_tokens" is read before anything else; "refusal" is a
   // refusal. The answer is the forced tool's input, else the text blocks.

@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "services/common/billed_usage.h"
 
 namespace autopack::llm {
 
@@ -34,8 +35,11 @@ class IdempotencyCache {
   explicit IdempotencyCache(Options options) : options_(std::move(options)) {}
 
   // Returns the stored answer for `key` if there is a live one; otherwise runs
-  // `compute` and stores its answer (errors are not stored, so a failed call
-  // can be retried). Concurrent calls with one key wait for the first. An
+  // `compute` and stores its answer. Errors are stored only when they carry
+  // billed usage (billed_usage.h): asked again, the key returns that error and
+  // its usage rather than billing a second time, so a caller that lost the
+  // first answer can still settle it; other errors are not stored, so such a
+  // call can be retried. Concurrent calls with one key wait for the first. An
   // empty key always computes. INVALID_ARGUMENT when the key was first used
   // with a different `request` (the serialized request without its key).
   absl::StatusOr<Response> GetOrCompute(const std::string& key, const std::string& request,
@@ -76,12 +80,12 @@ class IdempotencyCache {
     absl::StatusOr<Response> result = compute();
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(key);
-    if (!result.ok()) {
+    if (!result.ok() && !HasBilledUsage(result.status())) {
       Erase(it);
       return result;
     }
     it->second.in_flight = false;
-    it->second.response = *result;
+    it->second.response = result;
     it->second.stored_at = options_.now();
     EvictOverflow();
     return result;
@@ -96,7 +100,7 @@ class IdempotencyCache {
   struct Entry {
     size_t request_hash = 0;
     bool in_flight = false;
-    absl::optional<Response> response;
+    absl::optional<absl::StatusOr<Response>> response;
     absl::Time stored_at;
     std::list<std::string>::iterator position;
   };

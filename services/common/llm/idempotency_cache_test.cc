@@ -55,6 +55,26 @@ TEST_F(IdempotencyCacheTest, ErrorsAreNotStored) {
   EXPECT_THAT(cache.GetOrCompute("k", "req", Counting(7)), IsOkAndHolds(7));
 }
 
+// A failure the provider billed is kept with its usage: asking the key again
+// settles it rather than paying the provider a second time.
+TEST_F(IdempotencyCacheTest, BilledErrorsAreStoredWithTheirUsage) {
+  IdempotencyCache<int> cache(Options(10));
+  const auto billed_failure = [this]() -> absl::StatusOr<int> {
+    ++calls_;
+    absl::Status status = absl::UnavailableError("bad answers");
+    v1::TokenUsage usage;
+    usage.set_input_tokens(12);
+    AddBilledUsage(usage, &status);
+    return status;
+  };
+  EXPECT_THAT(cache.GetOrCompute("k", "req", billed_failure),
+              StatusHasCode(absl::StatusCode::kUnavailable));
+  const absl::StatusOr<int> again = cache.GetOrCompute("k", "req", Counting(7));
+  EXPECT_THAT(again, StatusHasCode(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(BilledUsageOf(again.status()).input_tokens(), 12);
+  EXPECT_EQ(calls_, 1);
+}
+
 TEST_F(IdempotencyCacheTest, AKeyReusedForAnotherRequestIsRejected) {
   IdempotencyCache<int> cache(Options(10));
   ASSERT_THAT(cache.GetOrCompute("k", "req", Counting(1)), IsOk());

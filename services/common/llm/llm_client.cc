@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/billed_usage.h"
 #include "services/common/llm/anthropic_provider.h"
 #include "services/common/llm/openai_provider.h"
 #include "services/common/metrics.h"
@@ -76,13 +77,21 @@ absl::StatusOr<PricedCompletion> LlmClient::Complete(absl::string_view model,
   ASSIGN_OR_RETURN(const auto parts, SplitModel(model));
   request.model = parts.second;
   absl::StatusOr<Completion> completion = providers_.at(parts.first)->Complete(request);
-  const v1::TokenUsage usage =
-      completion.ok() ? completion->usage : UsageOfFailedCall(completion.status());
-  absl::StatusOr<int64_t> cost = prices_.Cost(model, usage);
-  RecordCall(parts.first, parts.second, completion.status(), usage, cost.ok() ? *cost : 0);
-  if (!completion.ok()) return completion.status();
+  if (!completion.ok()) {
+    const v1::TokenUsage billed = BilledUsageOf(completion.status());
+    absl::StatusOr<int64_t> cost = prices_.Cost(model, billed);
+    RecordCall(parts.first, parts.second, completion.status(), billed, cost.ok() ? *cost : 0);
+    return completion.status();
+  }
   PricedCompletion result;
   result.completion = *std::move(completion);
+  result.model = std::string(model);
+  if (!result.completion.model.empty()) {
+    const std::string answered = absl::StrCat(parts.first, "/", result.completion.model);
+    if (!prices_.EntryFor(answered).empty()) result.model = answered;
+  }
+  absl::StatusOr<int64_t> cost = prices_.Cost(result.model, result.completion.usage);
+  RecordCall(parts.first, parts.second, absl::OkStatus(), result.completion.usage, cost.ok() ? *cost : 0);
   ASSIGN_OR_RETURN(result.cost_micro_usd, cost);
   return result;
 }

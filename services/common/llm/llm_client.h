@@ -18,6 +18,11 @@ namespace autopack::llm {
 
 struct PricedCompletion {
   Completion completion;
+  // "provider/name" of the model that answered, as the provider named it (a
+  // dated snapshot such as openai/gpt-4o-2024-08-06) when the catalog can
+  // price it by its family, else the model asked for.
+  std::string model;
+  // Priced by `model`.
   int64_t cost_micro_usd = 0;
 };
 
@@ -38,7 +43,8 @@ class LlmClient {
   absl::Status CheckModel(absl::string_view model) const;
 
   // Checks the model, sets request.model to the provider's name for it, calls
-  // and prices the answer. Errors as for Provider::Complete.
+  // and prices the answer. Errors as for Provider::Complete (with the usage
+  // billed before the failure on the status, see billed_usage.h).
   absl::StatusOr<PricedCompletion> Complete(absl::string_view model,
                                             CompletionRequest request) const;
 

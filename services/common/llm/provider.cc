@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
+#include "services/common/billed_usage.h"
 #include "services/common/logging.h"
 #include "services/common/metrics.h"
 #include "services/common/status_macros.h"
@@ -16,7 +17,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr char kUsagePayload[] = "type.googleapis.com/autopack.v1.TokenUsage";
 
 bool IsSuccess(int status) { return status >= 200 && status <= 299; }
 
@@ -87,7 +87,8 @@ absl::optional<absl::Duration> RetryAfter(const HttpResponse& response) {
 
 bool IsZero(const v1::TokenUsage& usage) {
   return usage.input_tokens() == 0 && usage.cached_input_tokens() == 0 &&
-         usage.output_tokens() == 0 && usage.reasoning_tokens() == 0;
+         usage.output_tokens() == 0 && usage.reasoning_tokens() == 0 &&
+         usage.cache_write_tokens() == 0 && usage.unreported_answers() == 0;
 }
 
 }  // namespace
@@ -97,21 +98,6 @@ int64_t JsonCount(const json& object, const char* key) {
   const auto it = object.find(key);
   return it != object.end() && it->is_number_integer() ? std::max<int64_t>(0, it->get<int64_t>())
                                                         : 0;
-}
-
-void AddUsage(const v1::TokenUsage& add, v1::TokenUsage* total) {
-  total->set_input_tokens(total->input_tokens() + add.input_tokens());
-  total->set_cached_input_tokens(total->cached_input_tokens() + add.cached_input_tokens());
-  total->set_output_tokens(total->output_tokens() + add.output_tokens());
-  total->set_reasoning_tokens(total->reasoning_tokens() + add.reasoning_tokens());
-}
-
-v1::TokenUsage UsageOfFailedCall(const absl::Status& status) {
-  v1::TokenUsage usage;
-  if (absl::optional<absl::Cord> payload = status.GetPayload(kUsagePayload)) {
-    usage.ParseFromString(std::string(*payload));
-  }
-  return usage;
 }
 
 HttpProvider::HttpProvider(ProviderConfig config, HttpClient* http, SleepFunction sleep)
@@ -134,6 +120,14 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
   absl::Status last;
   int attempt = 0;
   while (true) {
+    const absl::Duration left = request.deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      last = absl::DeadlineExceededError(
+          attempt == 0 ? absl::StrCat(who, ": the caller's deadline passed before the call")
+                       : absl::StrCat(last.message(), "; the caller's deadline passed, no retry"));
+      break;
+    }
+    http_request.total_timeout = std::min(config_.request_timeout, left);
     ++attempt;
     bool retryable = false;
     absl::optional<absl::Duration> retry_after;
@@ -146,11 +140,19 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
       const json body = json::parse(response->body, nullptr, /*allow_exceptions=*/false);
       const bool is_json = !body.is_discarded();
       const bool success = IsSuccess(response->status);
-      if (is_json && success) {
-        if (absl::optional<v1::TokenUsage> reported = Usage(body)) AddUsage(*reported, &usage);
-      }
       const absl::optional<BodyError> error =
           is_json ? FindError(body, response->status) : absl::nullopt;
+      if (success && !error) {
+        // A 2xx answer may be billed; one that says nothing of its usage is
+        // counted so the ledger charges it in full rather than as $0.
+        absl::optional<v1::TokenUsage> reported =
+            is_json ? Usage(body) : absl::optional<v1::TokenUsage>();
+        if (reported) {
+          AddTokenUsage(*reported, &usage);
+        } else {
+          usage.set_unreported_answers(usage.unreported_answers() + 1);
+        }
+      }
       absl::StatusOr<Completion> completion = absl::UnknownError("unparsed");
       if (success && is_json && !error) {
         completion = Parse(body);
@@ -196,6 +198,11 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
       absl::MutexLock lock(&gen_mu_);
       delay = BackoffDelay(config_.retry, attempt - 1, gen_);
     }
+    if (absl::Now() + delay >= request.deadline) {
+      last = absl::Status(last.code(), absl::StrCat(last.message(), "; no retry: the caller's "
+                                                                    "deadline comes first"));
+      break;
+    }
     const std::string attempt_text = absl::StrCat(attempt);
     const std::string delay_text = absl::FormatDuration(delay);
     static Counter& retries = Metrics().GetCounter(
@@ -210,7 +217,7 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
   if (attempt > 1) {
     last = absl::Status(last.code(), absl::StrCat(last.message(), " (", attempt, " attempts)"));
   }
-  if (!IsZero(usage)) last.SetPayload(kUsagePayload, absl::Cord(usage.SerializeAsString()));
+  if (!IsZero(usage)) AddBilledUsage(usage, &last);
   return last;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "autopack/v1/common.pb.h"
 #include "nlohmann/json.hpp"
@@ -31,6 +32,9 @@ struct CompletionRequest {
   std::string user;
   int max_output_tokens = 0;
   absl::optional<StructuredOutput> structured_output;
+  // The caller's deadline: no HTTP attempt starts at or after it, each is cut
+  // to end by it, and no retry waits past it.
+  absl::Time deadline = absl::InfiniteFuture();
 };
 
 enum class FinishReason {
@@ -59,13 +63,12 @@ class Provider {
   // INVALID_ARGUMENT for a request the provider rejects (400/404/...),
   // FAILED_PRECONDITION for a missing or rejected key, RESOURCE_EXHAUSTED for
   // rate limits that outlast the retries, DEADLINE_EXCEEDED for timeouts,
-  // UNAVAILABLE otherwise. A failed call's reported usage rides on the status
-  // (UsageOfFailedCall). Messages never contain the key.
+  // UNAVAILABLE otherwise. The usage of every answer a failed call was billed
+  // for (its retries included) rides on the status (BilledUsageOf in
+  // services/common/billed_usage.h). A 2xx answer without usage is counted in
+  // usage.unreported_answers. Messages never contain the key.
   virtual absl::StatusOr<Completion> Complete(const CompletionRequest& request) = 0;
 };
-
-// Usage the provider reported before a call failed (zero if none).
-v1::TokenUsage UsageOfFailedCall(const absl::Status& status);
 
 // The retry loop shared by the HTTP wire formats.
 class HttpProvider : public Provider {
@@ -98,8 +101,6 @@ class HttpProvider : public Provider {
 // A non-negative integer member of a JSON object; 0 when absent or not one.
 int64_t JsonCount(const nlohmann::json& object, const char* key);
 
-// Sums token counts into `total`.
-void AddUsage(const v1::TokenUsage& add, v1::TokenUsage* total);
 
 }  // namespace autopack::llm
 

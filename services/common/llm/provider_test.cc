@@ -11,6 +11,7 @@
 #include "services/common/llm/anthropic_provider.h"
 #include "services/common/llm/http_client.h"
 #include "services/common/llm/openai_provider.h"
+#include "services/common/billed_usage.h"
 #include "services/common/status_matchers.h"
 #include "tests/fake_provider/fake_provider_server.h"
 #include "tests/fake_provider/openai_schema.h"
@@ -327,7 +328,7 @@ TEST_F(ProviderRetryTest, UsageOfAFailedCallRidesOnTheStatus) {
   OpenAiProvider provider(config_, &http_, [this](absl::Duration d) { sleeps_.push_back(d); });
   const auto result = provider.Complete({.model = "m", .max_output_tokens = 5});
   EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("content")));
-  const v1::TokenUsage usage = UsageOfFailedCall(result.status());
+  const v1::TokenUsage usage = BilledUsageOf(result.status());
   EXPECT_EQ(usage.input_tokens(), 40);
   EXPECT_EQ(usage.output_tokens(), 6);
 }

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/billed_usage.h"
 #include "services/common/status_macros.h"
 
 namespace autopack::policy {
@@ -16,15 +17,8 @@ constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
 constexpr int kWarnPercents[] = {75, 90};
 
 int64_t TotalTokens(const v1::TokenUsage& usage) {
-  return usage.input_tokens() + usage.cached_input_tokens() + usage.output_tokens() +
-         usage.reasoning_tokens();
-}
-
-void AddUsage(v1::TokenUsage& into, const v1::TokenUsage& usage) {
-  into.set_input_tokens(into.input_tokens() + usage.input_tokens());
-  into.set_cached_input_tokens(into.cached_input_tokens() + usage.cached_input_tokens());
-  into.set_output_tokens(into.output_tokens() + usage.output_tokens());
-  into.set_reasoning_tokens(into.reasoning_tokens() + usage.reasoning_tokens());
+  return usage.input_tokens() + usage.cached_input_tokens() + usage.cache_write_tokens() +
+         usage.output_tokens() + usage.reasoning_tokens();
 }
 
 absl::Status CheckBudget(const v1::Budget& budget, const std::string& field) {
@@ -168,7 +162,7 @@ int64_t BudgetLedger::MaxOutputThatFits(const Path& path, const ModelPrice& pric
       //   <=> out <= (room * 1e6 - input * in) / outp
       const int64_t room = t.cap.max_cost_micro_usd() - t.settled_micro_usd - t.reserved_micro_usd;
       const __int128 budget = static_cast<__int128>(room) * kMicro -
-                              static_cast<__int128>(input) * price.input_micro_usd_per_1m;
+                              static_cast<__int128>(input) * price.WorstInputPrice();
       if (budget < 0) return -1;
       if (price.output_micro_usd_per_1m > 0) {
         const __int128 out = budget / price.output_micro_usd_per_1m;
@@ -242,11 +236,13 @@ absl::StatusOr<Reservation> BudgetLedger::Grant(const CallRequest& call, const P
 
   for (const std::string& model : candidates) {
     ASSIGN_OR_RETURN(ModelPrice price, config_.prices.Price(model));
+    // A step-down model may accept fewer output tokens than the call asked for.
+    const int64_t requested = config_.prices.ClampOutput(model, call.requested_output_tokens);
     const int64_t fits = MaxOutputThatFits(path, price, call.estimated_input_tokens);
-    if (fits < floor) continue;
+    if (fits < std::min(floor, requested)) continue;
     Reservation reservation;
     reservation.model = model;
-    reservation.output_limit = std::min(fits, call.requested_output_tokens);
+    reservation.output_limit = std::min(fits, requested);
     reservation.worst_case_tokens = call.estimated_input_tokens + reservation.output_limit;
     ASSIGN_OR_RETURN(reservation.worst_case_micro_usd,
                      config_.prices.WorstCaseCost(model, call.estimated_input_tokens,
@@ -256,9 +252,14 @@ absl::StatusOr<Reservation> BudgetLedger::Grant(const CallRequest& call, const P
           "stepped down from ", call.model, " to ", model, " (", category.rationale,
           " allows it) because the worst case on ", call.model, " does not fit the budget");
     }
-    if (reservation.output_limit < call.requested_output_tokens) {
+    if (requested < call.requested_output_tokens) {
       absl::StrAppend(&reservation.adjustment, reservation.adjustment.empty() ? "" : "; ",
                       "output limit lowered from ", call.requested_output_tokens, " to ",
+                      requested, ", the most ", model, " accepts");
+    }
+    if (reservation.output_limit < requested) {
+      absl::StrAppend(&reservation.adjustment, reservation.adjustment.empty() ? "" : "; ",
+                      "output limit lowered from ", requested, " to ",
                       reservation.output_limit, " tokens to fit the budget (floor ", floor, ")");
     }
     return reservation;
@@ -355,6 +356,13 @@ absl::StatusOr<Settlement> BudgetLedger::Settle(absl::string_view reservation_id
     entry.usage = usage;
     ASSIGN_OR_RETURN(entry.cost_micro_usd, config_.prices.Cost(entry.model, usage));
     entry.tokens = TotalTokens(usage);
+    if (usage.unreported_answers() > 0) {
+      // The provider billed an answer it gave no usage for: what it cost is
+      // unknown, so the call is charged its whole reservation, never $0.
+      const LedgerEntry& reserved = open_.at(std::string(reservation_id));
+      entry.cost_micro_usd = std::max(entry.cost_micro_usd, reserved.cost_micro_usd);
+      entry.tokens = std::max(entry.tokens, reserved.tokens);
+    }
     RETURN_IF_ERROR(Append(entry));
     settled = Apply(entry, /*replaying=*/false);
   }
@@ -431,7 +439,7 @@ absl::StatusOr<Settlement> BudgetLedger::Apply(const LedgerEntry& entry, bool re
         }
         if (settle) {
           ++t.calls;
-          AddUsage(t.usage, entry.usage);
+          AddTokenUsage(entry.usage, &t.usage);
         }
       }
       LevelTotals& reserved_model = by_model_[reserve.model];
@@ -441,7 +449,7 @@ absl::StatusOr<Settlement> BudgetLedger::Apply(const LedgerEntry& entry, bool re
         model_totals.settled_tokens += tokens;
         model_totals.settled_micro_usd += cost;
         ++model_totals.calls;
-        AddUsage(model_totals.usage, entry.usage);
+        AddTokenUsage(entry.usage, &model_totals.usage);
       }
       break;
     }

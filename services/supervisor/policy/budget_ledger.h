@@ -150,9 +150,11 @@ class BudgetLedger {
   // is past max_phases or max_wall_time. Journal errors are returned as is
   // and leave the ledger unchanged.
   absl::StatusOr<Reservation> Reserve(const CallRequest& call) ABSL_LOCKS_EXCLUDED(mu_);
-  // `model` is the model that answered (empty: the reserved one); the cost is
-  // priced from it exactly. NOT_FOUND / FAILED_PRECONDITION for unknown or
-  // already closed reservations.
+  // `model` is the model that answered (empty: the reserved one; a dated
+  // snapshot is priced by its family); the cost is priced from it exactly. A
+  // usage with unreported_answers > 0 is charged at least the reservation's
+  // worst case. NOT_FOUND / FAILED_PRECONDITION for unknown or already closed
+  // reservations.
   absl::StatusOr<Settlement> Settle(absl::string_view reservation_id, absl::string_view model,
                                     const v1::TokenUsage& usage) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Release(absl::string_view reservation_id) ABSL_LOCKS_EXCLUDED(mu_);

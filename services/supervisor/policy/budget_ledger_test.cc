@@ -61,6 +61,54 @@ v1::TokenUsage Usage(int64_t input, int64_t cached, int64_t output, int64_t reas
   return usage;
 }
 
+// A call never asks a model for more output than it accepts, whichever model
+// the ledger grants it on.
+TEST(BudgetLedgerTest, OutputLimitIsClampedToTheGrantedModelsMaximum) {
+  BudgetLedger ledger(Config(), OneTierOptions(Cap(0, 0)));
+  auto turbo = ledger.Reserve(Call("openai/gpt-4-turbo", 1000, 16000));
+  ASSERT_THAT(turbo, IsOk());
+  EXPECT_EQ(turbo->output_limit, 4096);
+  EXPECT_EQ(turbo->worst_case_tokens, 1000 + 4096);
+  EXPECT_THAT(turbo->adjustment, HasSubstr("the most openai/gpt-4-turbo accepts"));
+  auto within = ledger.Reserve(Call(k4o, 1000, 16000));
+  ASSERT_THAT(within, IsOk());
+  EXPECT_EQ(within->output_limit, 16000);
+  EXPECT_EQ(within->adjustment, "");
+}
+
+// Anthropic may bill any input token as a cache write (1.25x input), so a
+// worst case and the room computed for it use that price.
+TEST(BudgetLedgerTest, WorstCasePricesInputAtTheCacheWritePrice) {
+  BudgetLedger ledger(Config(), OneTierOptions(Cap(0, 0)));
+  auto sonnet = ledger.Reserve(Call("anthropic/claude-3-5-sonnet-20241022", 1000000, 1000));
+  ASSERT_THAT(sonnet, IsOk());
+  EXPECT_EQ(sonnet->worst_case_micro_usd, 3750000 + 15000);
+  v1::TokenUsage usage = Usage(1000, 0, 10, 0);
+  usage.set_cache_write_tokens(2000);
+  auto settled = ledger.Settle(sonnet->id, "", usage);
+  ASSERT_THAT(settled, IsOk());
+  // 1000 x 3.00 + 2000 x 3.75 + 10 x 15.00 per 1M.
+  EXPECT_EQ(settled->cost_micro_usd, 3000 + 7500 + 150);
+  EXPECT_EQ(settled->tokens, 3010);
+}
+
+TEST(BudgetLedgerTest, AnswerWithoutUsageIsChargedItsReservationNeverZero) {
+  BudgetLedger ledger(Config(), OneTierOptions(Cap(0, 0)));
+  auto call = ledger.Reserve(Call(k4o, 10000, 2000));
+  ASSERT_THAT(call, IsOk());
+  v1::TokenUsage usage;
+  usage.set_unreported_answers(1);
+  auto settled = ledger.Settle(call->id, "", usage);
+  ASSERT_THAT(settled, IsOk());
+  EXPECT_EQ(settled->cost_micro_usd, call->worst_case_micro_usd);
+  EXPECT_EQ(settled->tokens, call->worst_case_tokens);
+  auto run = ledger.Totals("run");
+  ASSERT_THAT(run, IsOk());
+  EXPECT_EQ(run->settled_micro_usd, 45000);
+  EXPECT_EQ(run->usage.unreported_answers(), 1);  // flagged in the report
+  EXPECT_EQ(run->reserved_micro_usd, 0);
+}
+
 TEST(BudgetLedgerTest, ReserveSettleReleaseAreExact) {
   BudgetLedger ledger(Config(), OneTierOptions(Cap(0, 0)));
   auto a = ledger.Reserve(Call(k4o, 10000, 2000));

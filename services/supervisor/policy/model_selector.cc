@@ -124,6 +124,8 @@ absl::StatusOr<Selection> ModelSelector::Select(const SelectionRequest& request)
   if (!auditor.ok()) return auditor.status();
   selection.builder_model = *builder;
   selection.auditor_model = *auditor;
+  selection.builder_output_limit = OutputLimit(config_, "builder", selection.builder_model);
+  selection.auditor_output_limit = OutputLimit(config_, "auditor", selection.auditor_model);
   return selection;
 }
 

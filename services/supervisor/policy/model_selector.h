@@ -6,7 +6,8 @@
 // `after_failed_attempts` failed attempts the builder moves one rung up the
 // ladder (the auditor keeps its model: failures are the builder's to fix).
 // Last, a model whose provider is unavailable is replaced by its first
-// fallback whose provider is available.
+// fallback whose provider is available. Each role's output limit is then
+// clamped to its model's maximum.
 #ifndef AUTOPACK_SERVICES_SUPERVISOR_POLICY_MODEL_SELECTOR_H_
 #define AUTOPACK_SERVICES_SUPERVISOR_POLICY_MODEL_SELECTOR_H_
 
@@ -33,6 +34,9 @@ struct SelectionRequest {
 struct Selection {
   std::string builder_model;
   std::string auditor_model;
+  // Output limits of each role's call on its model (policy::OutputLimit).
+  int64_t builder_output_limit = 0;
+  int64_t auditor_output_limit = 0;
   ResolvedCategory category;
   // Ladder rungs the builder moved up.
   int escalation_steps = 0;

@@ -1,5 +1,6 @@
 #include "services/supervisor/policy/model_selector.h"
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,7 @@ std::vector<Row> Table() {
   // High-risk categories always get the strongest models.
   for (const char* risky :
        {"security_auth_change", "schema_contract_change", "cross_cutting_refactor"}) {
-    for (auto c : {L, M, H}) rows.push_back({risky, c, {kTurbo, kTurbo, kTurbo, kTurbo}, kTurbo});
+    for (auto c : {L, M, H}) rows.push_back({risky, c, {kTurbo, kTurbo, kTurbo, kTurbo}, k4o});
   }
   return rows;
 }
@@ -146,6 +147,60 @@ TEST(ModelSelectorTest, RejectsBadRequests) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("failed_attempts")));
 }
 
+// Issue 10, must-show 3: every model the shipped config can select (each
+// complexity, each category with its override or high-risk models, every
+// ladder rung reached by escalation, every fallback) is asked for an output
+// limit its provider accepts.
+TEST(ModelSelectorTest, ShippedConfigAsksEveryModelForAnOutputLimitItAccepts) {
+  const PolicyConfig& config = Shipped();
+  ModelSelector selector(config);
+  std::vector<std::string> categories = config.strategy.Categories();
+  categories.push_back("no-such-category");
+  std::set<std::string> seen;
+  const auto check = [&](const std::string& role, const std::string& model, int64_t limit,
+                         const std::string& where) {
+    auto info = config.prices.Info(model);
+    ASSERT_THAT(info, IsOk()) << where;
+    EXPECT_GT(limit, 0) << where;
+    EXPECT_LE(limit, info->max_output_tokens) << role << " " << model << " at " << where;
+    if (role == "auditor") EXPECT_TRUE(info->structured_output) << model << " at " << where;
+    seen.insert(model);
+  };
+  const std::vector<std::set<std::string>> outages = {{}, {"openai"}, {"anthropic"}};
+  for (const std::string& category : categories) {
+    for (v1::Complexity complexity :
+         {v1::COMPLEXITY_LOW, v1::COMPLEXITY_MEDIUM, v1::COMPLEXITY_HIGH}) {
+      for (int failed = 0; failed <= 2 * static_cast<int>(config.models.ladder().size()) *
+                                          config.models.escalate_after_failed_attempts();
+           ++failed) {
+        for (const std::set<std::string>& down : outages) {
+          auto selection = selector.Select({category, complexity, failed, down});
+          const std::string where =
+              absl::StrCat(category, "/", static_cast<int>(complexity), "/", failed, "/", down.size());
+          ASSERT_THAT(selection, IsOk()) << where;
+          check("builder", selection->builder_model, selection->builder_output_limit, where);
+          check("auditor", selection->auditor_model, selection->auditor_output_limit, where);
+        }
+      }
+    }
+  }
+  // The whole lineup is reached, so nothing above was checked by accident only.
+  for (const std::string& rung : config.models.ladder()) {
+    EXPECT_TRUE(seen.count(rung)) << rung;
+    for (const std::string& fallback : config.models.FallbacksFor(rung)) {
+      EXPECT_TRUE(seen.count(fallback)) << fallback;
+    }
+  }
+  EXPECT_TRUE(seen.count(config.models.high_risk_models().builder));
+  EXPECT_TRUE(seen.count(config.models.high_risk_models().auditor));
+  // The limit models.yaml asks for is above some models' maximum, so the clamp
+  // is what makes these calls acceptable.
+  EXPECT_GT(config.models.builder_call().max_output_tokens,
+            config.prices.Info(kTurbo)->max_output_tokens);
+  EXPECT_EQ(OutputLimit(config, "builder", kTurbo), 4096);
+  EXPECT_EQ(OutputLimit(config, "builder", kSonnet), 8192);
+}
+
 // Escalation every 2 failures; a base model off the ladder enters it at the
 // first rung that costs more.
 TEST(ModelSelectorTest, SlowerLadderAndOffLadderModels) {
@@ -156,7 +211,7 @@ complexity_models:
   low: {builder: anthropic/claude-3-5-haiku-20241022, auditor: openai/gpt-4o-mini}
   medium: {builder: openai/gpt-4o, auditor: openai/gpt-4o}
   high: {builder: anthropic/claude-3-5-sonnet-20241022, auditor: openai/gpt-4o}
-high_risk_models: {builder: openai/gpt-4-turbo, auditor: openai/gpt-4-turbo}
+high_risk_models: {builder: openai/gpt-4-turbo, auditor: openai/gpt-4o}
 escalation:
   after_failed_attempts: 2
   ladder: [openai/gpt-4o-mini, openai/gpt-4o, openai/gpt-4-turbo]

@@ -31,6 +31,17 @@ struct Checker {
     return model;
   }
 
+  // An auditor's answer is a JSON schema's object: a model without structured
+  // output would be answered 400 by its provider.
+  absl::Status CanAudit(const ConfigNode& node, const std::string& model) const {
+    ASSIGN_OR_RETURN(ModelInfo info, prices.Info(model));
+    if (!info.structured_output) {
+      return node.Error(absl::StrCat("model '", model, "' may review patches but has no "
+                                     "structured_output in pricing.yaml"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<RoleModels> Roles(const ConfigNode& node, bool partial) const {
     RETURN_IF_ERROR(node.CheckKeys({"builder", "auditor"}));
     RoleModels roles;
@@ -46,6 +57,7 @@ struct Checker {
     if (roles.builder.empty() && roles.auditor.empty()) {
       return node.Error("needs a builder or an auditor model");
     }
+    if (!roles.auditor.empty()) RETURN_IF_ERROR(CanAudit(node, roles.auditor));
     return roles;
   }
 };
@@ -105,8 +117,9 @@ absl::StatusOr<ModelsConfig> ModelsConfig::FromConfig(const ConfigNode& root,
   ASSIGN_OR_RETURN(config.high_risk_, check.Roles(high_risk, /*partial=*/false));
 
   for (const std::string& model : prices.Models()) {
-    ASSIGN_OR_RETURN(ModelPrice price, prices.Price(model));
-    config.reference_price_[model] = price.input_micro_usd_per_1m + price.output_micro_usd_per_1m;
+    ASSIGN_OR_RETURN(ModelInfo info, prices.Info(model));
+    config.reference_price_[model] =
+        info.price.input_micro_usd_per_1m + info.price.output_micro_usd_per_1m;
   }
 
   ASSIGN_OR_RETURN(ConfigNode escalation, root.Get("escalation"));
@@ -143,6 +156,23 @@ absl::StatusOr<ModelsConfig> ModelsConfig::FromConfig(const ConfigNode& root,
                                          model, "', so it is unavailable at the same time"));
         }
         list.push_back(fallback);
+      }
+    }
+  }
+
+  // A fallback stands in for its model in either role.
+  std::set<std::string> auditors;
+  for (const auto& [level, roles] : config.complexity_) auditors.insert(roles.auditor);
+  for (const auto& [category, roles] : config.overrides_) {
+    if (!roles.auditor.empty()) auditors.insert(roles.auditor);
+  }
+  auditors.insert(config.high_risk_.auditor);
+  if (absl::optional<ConfigNode> fallbacks = root.Find("fallbacks")) {
+    ASSIGN_OR_RETURN(auto entries, fallbacks->Entries());
+    for (const auto& [model, node] : entries) {
+      if (auditors.count(model) == 0) continue;
+      for (const std::string& fallback : config.fallbacks_[model]) {
+        RETURN_IF_ERROR(check.CanAudit(node, fallback));
       }
     }
   }

@@ -1,7 +1,9 @@
 // Which model does what, from config/models.yaml (DESIGN.md §3). Parsing
-// cross-checks every model against pricing.yaml (and its provider against
-// providers.yaml when given) and every category against strategy.yaml, so a
-// bad name fails at load with file, line and key rather than mid-run.
+// cross-checks every model against the catalog in pricing.yaml (and its
+// provider against providers.yaml when given) and every category against
+// strategy.yaml, so a bad name fails at load with file, line and key rather
+// than mid-run. Every model that may review a patch (auditor roles and their
+// fallbacks) must support structured output.
 #ifndef AUTOPACK_SERVICES_SUPERVISOR_POLICY_MODELS_CONFIG_H_
 #define AUTOPACK_SERVICES_SUPERVISOR_POLICY_MODELS_CONFIG_H_
 
@@ -29,7 +31,8 @@ struct RoleModels {
 struct CallLimits {
   // Prompt size assumed before the prompt exists (PreviewRun).
   int64_t estimated_input_tokens = 0;
-  // Output-token limit asked for (reasoning tokens included).
+  // Output-token limit asked for (reasoning tokens included); every call
+  // gets at most its model's max_output_tokens (policy::OutputLimit).
   int64_t max_output_tokens = 0;
 };
 

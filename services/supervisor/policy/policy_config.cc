@@ -23,6 +23,12 @@ absl::StatusOr<PolicyConfig> PolicyConfig::FromConfig(
                       std::move(provider_names)};
 }
 
+int64_t OutputLimit(const PolicyConfig& config, absl::string_view role, absl::string_view model) {
+  const CallLimits& call =
+      role == "auditor" ? config.models.auditor_call() : config.models.builder_call();
+  return config.prices.ClampOutput(model, call.max_output_tokens);
+}
+
 absl::StatusOr<PolicyConfig> PolicyConfig::LoadDir(const std::string& dir) {
   ASSIGN_OR_RETURN(ConfigNode pricing, ConfigNode::LoadFile(absl::StrCat(dir, "/pricing.yaml")));
   ASSIGN_OR_RETURN(ConfigNode strategy,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/optional.h"
 #include "services/common/config.h"
 #include "services/common/pricing.h"
@@ -31,6 +32,12 @@ struct PolicyConfig {
                                                  const ConfigNode& models,
                                                  const absl::optional<ConfigNode>& providers);
 };
+
+// The output limit of a call of `role` ("builder" or "auditor") on `model`:
+// models.yaml's call_limits for the role, clamped to the model's
+// max_output_tokens in the catalog, so every request is one its provider
+// accepts. Every place that chooses a limit asks this.
+int64_t OutputLimit(const PolicyConfig& config, absl::string_view role, absl::string_view model);
 
 }  // namespace autopack::policy
 

@@ -90,10 +90,13 @@ INSTANTIATE_TEST_SUITE_P(
                    "cheapest first"},
         BrokenCase{"models", "models_negative_output_limit.yaml", 61,
                    "call_limits.auditor.max_output_tokens", "must be positive, got -4000"},
+        BrokenCase{"models", "models_auditor_without_structured_output.yaml", 32,
+                   "high_risk_models",
+                   "model 'openai/gpt-4-turbo' may review patches but has no structured_output"},
         BrokenCase{"models", "models_same_provider_fallback.yaml", 48,
                    "fallbacks.openai/gpt-4o[0]", "same provider"},
         // The error names the model that uses the missing provider.
-        BrokenCase{"providers", "providers_without_anthropic.yaml", 46,
+        BrokenCase{"providers", "providers_without_anthropic.yaml", 49,
                    "fallbacks.openai/gpt-4o-mini[0]",
                    "provider 'anthropic' of model 'anthropic/claude-3-5-haiku-20241022' is not "
                    "in providers.yaml",

@@ -1,7 +1,10 @@
 #include "services/supervisor/policy/preview.h"
 
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/status_macros.h"
@@ -24,6 +27,50 @@ std::string Exceeds(const std::string& scope, const v1::Budget& cap, int64_t tok
 }
 
 }  // namespace
+
+absl::Status CheckContextWindows(const v1::RunSpec& spec, const PolicyConfig& config) {
+  const ModelSelector selector(config);
+  for (int t = 0; t < spec.tiers_size(); ++t) {
+    for (int p = 0; p < spec.tiers(t).phases_size(); ++p) {
+      const v1::PhaseSpec& phase = spec.tiers(t).phases(p);
+      const ResolvedCategory category = config.strategy.Resolve(phase.task_category());
+      const int attempts =
+          phase.max_attempts() > 0 ? phase.max_attempts() : category.strategy->max_attempts;
+      // The phase's own text is counted at one token per byte, as its prompt is.
+      const int64_t phase_tokens = static_cast<int64_t>(phase.ByteSizeLong());
+      std::set<std::pair<std::string, std::string>> checked;
+      for (int failed = 0; failed < attempts; ++failed) {
+        ASSIGN_OR_RETURN(Selection selection,
+                         selector.Select({phase.task_category(), phase.complexity(), failed, {}}));
+        for (const auto& [role, chosen] :
+             {std::make_pair(std::string("builder"), selection.builder_model),
+              std::make_pair(std::string("auditor"), selection.auditor_model)}) {
+          std::vector<std::string> models = {chosen};
+          for (const std::string& fallback : config.models.FallbacksFor(chosen)) {
+            models.push_back(fallback);
+          }
+          for (const std::string& model : models) {
+            if (!checked.insert({role, model}).second) continue;
+            ASSIGN_OR_RETURN(ModelInfo info, config.prices.Info(model));
+            const CallLimits& call =
+                role == "builder" ? config.models.builder_call() : config.models.auditor_call();
+            const int64_t output = OutputLimit(config, role, model);
+            const int64_t needed = call.estimated_input_tokens + phase_tokens + output;
+            if (needed > info.context_window) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "tiers[", t, "].phases[", p, "] (phase '", phase.phase_id(), "'): a ", role,
+                  " call on ", model, " needs up to ", needed, " tokens (",
+                  call.estimated_input_tokens, " estimated context + ", phase_tokens,
+                  " phase text + ", output, " output) but its context window is ",
+                  info.context_window));
+            }
+          }
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<v1::PreviewRunResponse> PreviewRun(const v1::RunSpec& spec,
                                                   const PolicyConfig& config) {
@@ -64,13 +111,13 @@ absl::StatusOr<v1::PreviewRunResponse> PreviewRun(const v1::RunSpec& spec,
         ASSIGN_OR_RETURN(int64_t builder_cost,
                          config.prices.WorstCaseCost(selection->builder_model,
                                                      builder_call.estimated_input_tokens,
-                                                     builder_call.max_output_tokens));
+                                                     selection->builder_output_limit));
         ASSIGN_OR_RETURN(int64_t auditor_cost,
                          config.prices.WorstCaseCost(selection->auditor_model,
                                                      auditor_call.estimated_input_tokens,
-                                                     auditor_call.max_output_tokens));
-        tokens += builder_call.estimated_input_tokens + builder_call.max_output_tokens +
-                  auditor_call.estimated_input_tokens + auditor_call.max_output_tokens;
+                                                     selection->auditor_output_limit));
+        tokens += builder_call.estimated_input_tokens + selection->builder_output_limit +
+                  auditor_call.estimated_input_tokens + selection->auditor_output_limit;
         cost += builder_cost + auditor_cost;
       }
       preview->set_worst_case_tokens(tokens);

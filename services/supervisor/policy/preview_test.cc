@@ -1,11 +1,14 @@
 #include "services/supervisor/policy/preview.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 #include "services/common/status_matchers.h"
 
 namespace autopack::policy {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 
@@ -13,7 +16,7 @@ TEST(PreviewTest, WorstCasePerPhaseWithEscalation) {
   auto config = PolicyConfig::LoadDir("config");
   ASSERT_THAT(config, IsOk());
   v1::RunSpec spec;
-  spec.mutable_budget()->set_max_cost_micro_usd(1000000);
+  spec.mutable_budget()->set_max_cost_micro_usd(400000);
   spec.set_max_phases(1);
   v1::TierSpec* tier = spec.add_tiers();
   tier->set_tier_id("t1");
@@ -42,11 +45,14 @@ TEST(PreviewTest, WorstCasePerPhaseWithEscalation) {
   EXPECT_EQ(p1.worst_case_micro_usd(), mini_builder + mini_auditor + gpt4o_builder + mini_auditor);
   // docs' phase token cap is 80000 < 152000.
   EXPECT_FALSE(p1.fits_budget());
-  // security: gpt-4-turbo for both: (240000 + 480000) + (320000 + 120000).
+  // security: builder gpt-4-turbo, asked for its maximum of 4096 output tokens,
+  // not models.yaml's 16000: (240000 + 122880); auditor gpt-4o (80000 + 40000).
   const v1::PhasePreview& p2 = preview->phases(1);
   EXPECT_EQ(p2.builder_model(), "openai/gpt-4-turbo");
-  EXPECT_EQ(p2.worst_case_micro_usd(), 1160000);
-  EXPECT_FALSE(p2.fits_budget());  // the run cap is 1000000
+  EXPECT_EQ(p2.auditor_model(), "openai/gpt-4o");
+  EXPECT_EQ(p2.worst_case_tokens(), 24000 + 4096 + 32000 + 4000);
+  EXPECT_EQ(p2.worst_case_micro_usd(), 362880 + 120000);
+  EXPECT_FALSE(p2.fits_budget());  // the run cap is 400000
   EXPECT_THAT(p2.rationale(), HasSubstr("high-risk"));
   EXPECT_EQ(preview->total_worst_case_micro_usd(),
             p1.worst_case_micro_usd() + p2.worst_case_micro_usd());
@@ -54,6 +60,26 @@ TEST(PreviewTest, WorstCasePerPhaseWithEscalation) {
   EXPECT_THAT(preview->warnings(), Contains(HasSubstr("run: worst case")));
   EXPECT_THAT(preview->warnings(), Contains(HasSubstr("max_phases is 1")));
   EXPECT_THAT(preview->warnings(), Contains(HasSubstr("not auto-applied")));
+}
+
+TEST(PreviewTest, PhaseThatCannotFitAContextWindowIsRefusedWithTheNumbers) {
+  auto config = PolicyConfig::LoadDir("config");
+  ASSERT_THAT(config, IsOk());
+  v1::RunSpec spec;
+  v1::PhaseSpec* phase = spec.add_tiers()->add_phases();
+  phase->set_phase_id("p1");
+  phase->set_task_category("tests");
+  phase->set_complexity(v1::COMPLEXITY_LOW);
+  EXPECT_THAT(CheckContextWindows(spec, *config), IsOk());
+  // gpt-4o-mini's window is 128000: 24000 context + 16000 output leave 88000
+  // tokens for the phase's own text.
+  phase->set_description(std::string(100000, 'x'));
+  EXPECT_THAT(CheckContextWindows(spec, *config),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("tiers[0].phases[0] (phase 'p1')"),
+                             HasSubstr("builder call on openai/gpt-4o-mini needs up to"),
+                             HasSubstr("24000 estimated context"), HasSubstr("16000 output"),
+                             HasSubstr("context window is 128000"))));
 }
 
 TEST(PreviewTest, RejectsBadSpecsNamingTheField) {

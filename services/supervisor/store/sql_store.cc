@@ -32,7 +32,7 @@ constexpr char kAttemptColumns[] =
 constexpr char kLedgerColumns[] =
     "run_id, sequence, kind, reservation_id, tier_id, phase_id, role, model, tokens, "
     "cost_micro_usd, output_limit, input_tokens, cached_input_tokens, output_tokens, "
-    "reasoning_tokens, time_us";
+    "reasoning_tokens, time_us, cache_write_tokens";
 
 constexpr char kBacklogColumns[] =
     "project_id, fingerprint, issue, worst_severity, occurrences, run_ids, tier_ids, "
@@ -167,6 +167,7 @@ policy::LedgerEntry LedgerFromRow(const SqlRow& row) {
   e.usage.set_output_tokens(row.Int(13));
   e.usage.set_reasoning_tokens(row.Int(14));
   e.time = absl::FromUnixMicros(row.Int(15));
+  e.usage.set_cache_write_tokens(row.Int(16));
   return e;
 }
 
@@ -518,12 +519,13 @@ absl::Status SqlStore::AppendLedger(SqlConnection& c, const std::string& run_id,
   return Annotate(
       c.Query("INSERT INTO ledger_journal (run_id, sequence, kind, reservation_id, tier_id, "
               "phase_id, role, model, tokens, cost_micro_usd, output_limit, input_tokens, "
-              "cached_input_tokens, output_tokens, reasoning_tokens, time_us) VALUES ($1, $2, "
-              "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+              "cached_input_tokens, output_tokens, reasoning_tokens, time_us, cache_write_tokens) "
+              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+              "$17)",
               {run_id, e.sequence, static_cast<int>(e.kind), e.reservation_id, e.tier_id,
                e.phase_id, e.role, e.model, e.tokens, e.cost_micro_usd, e.output_limit,
                e.usage.input_tokens(), e.usage.cached_input_tokens(), e.usage.output_tokens(),
-               e.usage.reasoning_tokens(), Micros(e.time)})
+               e.usage.reasoning_tokens(), Micros(e.time), e.usage.cache_write_tokens()})
           .status(),
       absl::StrCat("ledger entry ", e.sequence, " (reservation ", e.reservation_id,
                    ") of run ", run_id));
