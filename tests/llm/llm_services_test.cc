@@ -132,6 +132,7 @@ providers:
     request.set_model(model);
     request.set_max_output_tokens(4000);
     request.set_run_id("run-1");
+    request.set_edit_format(v1::UNIFIED_DIFF);
     return request;
   }
 
@@ -189,12 +190,12 @@ TEST_F(LlmServicesTest, GeneratePatchReturnsTheDiffUsageAndExactCost) {
 
 TEST_F(LlmServicesTest, AMalformedDiffIsMalformedWithAReason) {
   fake_->Enqueue(FakeReply::Content(
-      "```diff\n--- /dev/null\n+++ b/hello.py\n@@ -0,0 +1,3 @@\n+import sys\n+print('Hello')\n```\n",
+      "```diff\n--- /dev/null\n+++ b/hello.py\n@@ -0,0 +1,x @@\n+import sys\n+print('Hello')\n```\n",
       {.input = 100, .output = 20}));
   v1::GeneratePatchResponse response;
   ASSERT_TRUE(Generate(PatchRequest("openai/gpt-4o-mini"), &response).ok());
   EXPECT_EQ(response.outcome(), v1::PATCH_OUTCOME_MALFORMED);
-  EXPECT_THAT(response.detail(), HasSubstr("hunk 1 of file \"hello.py\""));
+  EXPECT_THAT(response.detail(), HasSubstr("patch line 3: malformed hunk header `@@ -0,0 +1,x @@`"));
   EXPECT_TRUE(response.patch().empty());
   EXPECT_EQ(response.usage().input_tokens(), 100);
 }

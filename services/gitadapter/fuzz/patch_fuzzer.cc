@@ -5,22 +5,22 @@
 #include <cstdint>
 #include <string>
 
+#include "services/common/patch/patch.h"
 #include "services/gitadapter/hunk_applier.h"
 #include "services/gitadapter/path_safety.h"
-#include "services/gitadapter/unified_diff.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace ga = autopack::gitadapter;
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const absl::StatusOr<ga::Patch> patch = ga::ParseUnifiedDiff(text);
+  const absl::StatusOr<autopack::patch::Patch> patch = autopack::patch::ParsePatch(text);
   if (!patch.ok()) return 0;
-  for (const ga::FilePatch& file : patch->files) {
+  for (const autopack::patch::FilePatch& file : patch->files) {
     ga::CheckRepoPath(file.old_path).IgnoreError();
     ga::CheckRepoPath(file.new_path).IgnoreError();
     ga::LooksLikeSecret(file.display_path());
     std::string old_content;
-    for (const ga::Hunk& hunk : file.hunks) {
-      for (const ga::DiffLine& line : hunk.lines) {
+    for (const autopack::patch::Hunk& hunk : file.hunks) {
+      for (const autopack::patch::DiffLine& line : hunk.lines) {
         if (line.kind != '+') old_content += line.text;
       }
       old_content += "filler\n";

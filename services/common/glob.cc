@@ -1,11 +1,11 @@
-#include "services/gitadapter/glob.h"
+#include "services/common/glob.h"
 
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace autopack::gitadapter {
+namespace autopack {
 namespace {
 
 // Memoised over (pattern index, path index), so patterns such as
@@ -56,4 +56,4 @@ bool GlobMatchAny(const std::vector<std::string>& patterns, absl::string_view pa
   return false;
 }
 
-}  // namespace autopack::gitadapter
+}  // namespace autopack

@@ -1,8 +1,8 @@
-#include "services/gitadapter/glob.h"
+#include "services/common/glob.h"
 
 #include "gtest/gtest.h"
 
-namespace autopack::gitadapter {
+namespace autopack {
 namespace {
 
 TEST(GlobTest, StarStaysInOneComponent) {
@@ -37,4 +37,4 @@ TEST(GlobTest, PathologicalPatternsStayFast) {
 }
 
 }  // namespace
-}  // namespace autopack::gitadapter
+}  // namespace autopack

@@ -1,4 +1,4 @@
-#include "services/gitadapter/unified_diff.h"
+#include "services/common/patch/patch.h"
 
 #include <set>
 #include <utility>
@@ -10,8 +10,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 
-namespace autopack::gitadapter {
+namespace autopack::patch {
 namespace {
 
 constexpr int kMaxLineNumber = 100000000;
@@ -306,32 +307,38 @@ class Parser {
     const size_t header_at = *index;
     Hunk hunk;
     if (!ParseHunkHeader(lines_[header_at], &hunk)) {
-      return LineError(header_at, absl::StrCat("malformed hunk header `", lines_[header_at],
+      return LineError(header_at, absl::StrCat("malformed hunk header `", ClipForMessage(lines_[header_at]),
                                                "`; expected `@@ -OLD,COUNT +NEW,COUNT @@`"));
     }
     hunk.number = static_cast<int>(file_.patch.hunks.size()) + 1;
+    hunk.patch_line = static_cast<int>(header_at) + 1;
     int old_left = hunk.old_count;
     int new_left = hunk.new_count;
     size_t j = header_at + 1;
+    // First the reading by the counts, then (extra) body lines past them.
+    bool extra = false;
     for (; j < lines_.size(); ++j) {
       const absl::string_view line = lines_[j];
-      const bool counted = old_left > 0 || new_left > 0;
+      if (!extra && old_left <= 0 && new_left <= 0) {
+        hunk.counted = hunk.lines.size();
+        extra = true;
+      }
       if (!line.empty() && line[0] == '\\') {
         if (!hunk.lines.empty() && absl::EndsWith(hunk.lines.back().text, "\n")) {
           hunk.lines.back().text.pop_back();
         }
         continue;
       }
-      if (IsNextFileHeader(j, counted)) break;
+      if (IsNextFileHeader(j, !extra) || IsMailSignature(j)) break;
       char kind = 0;
       if (IsBodyLine(line)) {
         kind = line[0];
       } else if (line.empty()) {
         // An empty line is an empty context line whose leading space was
         // trimmed, while the header still expects lines or more body follows.
-        const bool inside = counted ? (old_left > 0 && new_left > 0)
-                                    : (j + 1 < lines_.size() && IsBodyLine(lines_[j + 1]) &&
-                                       !IsNextFileHeader(j + 1, false));
+        const bool inside = !extra ? (old_left > 0 && new_left > 0)
+                                   : (j + 1 < lines_.size() && IsBodyLine(lines_[j + 1]) &&
+                                      !IsNextFileHeader(j + 1, false) && !IsMailSignature(j + 1));
         if (!inside) break;
         kind = ' ';
       } else {
@@ -341,6 +348,7 @@ class Parser {
       if (kind != '+') --old_left;
       if (kind != '-') --new_left;
     }
+    if (!extra) hunk.counted = hunk.lines.size();
     if (hunk.lines.empty()) {
       return LineError(header_at, absl::StrCat("hunk ", hunk.number, " of ", CurrentPathForMessage(),
                                                " has no lines"));
@@ -348,6 +356,24 @@ class Parser {
     file_.patch.hunks.push_back(std::move(hunk));
     *index = j;
     return absl::OkStatus();
+  }
+
+  // The signature `git format-patch` ends a mail with: "-- ", a version line
+  // ("2.39.2"), then nothing but blank lines. Read as a hunk line it would be
+  // a removed "- " line.
+  bool IsMailSignature(size_t j) const {
+    if (absl::StripSuffix(lines_[j], "\r") != "-- " || j + 1 >= lines_.size()) return false;
+    const absl::string_view version = absl::StripSuffix(lines_[j + 1], "\r");
+    if (version.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(version[0]))) return false;
+    for (char c : version) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') {
+        return false;
+      }
+    }
+    for (size_t k = j + 2; k < lines_.size(); ++k) {
+      if (!absl::StripAsciiWhitespace(lines_[k]).empty()) return false;
+    }
+    return true;
   }
 
   // Whether a `---`/`+++` pair belongs to the open file's rename or copy
@@ -441,6 +467,29 @@ class Parser {
 
 }  // namespace
 
-absl::StatusOr<Patch> ParseUnifiedDiff(absl::string_view text) { return Parser(text).Parse(); }
+absl::StatusOr<Patch> ParsePatch(absl::string_view text) { return Parser(text).Parse(); }
 
-}  // namespace autopack::gitadapter
+std::vector<absl::string_view> SplitLines(absl::string_view content) {
+  std::vector<absl::string_view> lines;
+  size_t start = 0;
+  while (start < content.size()) {
+    const size_t end = content.find('\n', start);
+    const size_t stop = end == absl::string_view::npos ? content.size() : end + 1;
+    lines.push_back(content.substr(start, stop - start));
+    start = stop;
+  }
+  return lines;
+}
+
+std::vector<std::string> FilesTouched(const Patch& patch) {
+  std::vector<std::string> paths;
+  std::set<std::string> seen;
+  for (const FilePatch& file : patch.files) {
+    for (const std::string& path : {file.old_path, file.new_path}) {
+      if (!path.empty() && seen.insert(path).second) paths.push_back(path);
+    }
+  }
+  return paths;
+}
+
+}  // namespace autopack::patch
