@@ -54,6 +54,17 @@ TEST_F(StaticChecksTest, ProtectedPathsFromConfigAndRequest) {
             1u);
 }
 
+TEST_F(StaticChecksTest, AnEscapedProtectedPathIsSeenDecoded) {
+  // `\143` is git's escape of 'c'.
+  const StaticReview review = Run(
+      "diff --git \"a/tests/\\143onftest.py\" \"b/tests/\\143onftest.py\"\n"
+      "--- \"a/tests/\\143onftest.py\"\n+++ \"b/tests/\\143onftest.py\"\n@@ -1 +1 @@\n-x\n+y\n");
+  ASSERT_TRUE(review.parsed);
+  ASSERT_EQ(review.issues.size(), 1u);
+  EXPECT_EQ(review.issues[0].category(), "protected_path");
+  EXPECT_EQ(review.issues[0].path(), "tests/conftest.py");
+}
+
 TEST_F(StaticChecksTest, AddedSecretsAreFoundWithTheirLineButNeverQuoted) {
   const std::string key = "AKIAIOSFODNN7EXAMPLE";
   const StaticReview review = Run(
