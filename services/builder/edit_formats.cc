@@ -130,7 +130,10 @@ class FileResolver {
     size_t lo = 0, hi = lines.size();
     while (lo < hi && Blank(lines[lo])) ++lo;
     while (hi > lo && Blank(lines[hi - 1])) --hi;
-    if (lo > 0 || hi < lines.size()) readings.emplace_back(lines.begin() + lo, lines.begin() + hi);
+    // A reading with nothing left to match would be an insertion anywhere.
+    const bool keeps_old = std::any_of(lines.begin() + lo, lines.begin() + hi,
+                                       [](const DiffLine& line) { return line.kind != '+'; });
+    if ((lo > 0 || hi < lines.size()) && keeps_old) readings.emplace_back(lines.begin() + lo, lines.begin() + hi);
     size_t after = 0;
     if (!chunk.anchor.empty()) {
       ASSIGN_OR_RETURN(after, AnchorEnd(chunk));
@@ -469,6 +472,12 @@ absl::StatusOr<ResolvedEdit> ResolveAnswer(v1::EditFormat format, absl::string_v
     }
     std::string result = *content;
     if (edit.whole && format == v1::WHOLE_FILE) {
+      // The model saw the file's non-UTF-8 bytes as U+FFFD and can only write
+      // those back: a whole-file rewrite would corrupt every one of them.
+      if (SanitizeUtf8(*content) != *content) {
+        return Error(edit.path, "the file is not UTF-8 text, so it cannot be rewritten whole; change it with "
+                                "search/replace blocks instead");
+      }
       result = *edit.whole;
     } else if (edit.whole && edit.create && format == v1::SEARCH_REPLACE) {
       result = *content + *edit.whole;  // an empty SEARCH on an existing file appends

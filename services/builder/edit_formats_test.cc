@@ -109,6 +109,15 @@ TEST(EditFormatsTest, NonUtf8FilesArePatchedByteExactly) {
             "@@ -1,3 +1,3 @@\n caf\xe9\n na\xefve\n-tea\n+coffee\n");
 }
 
+TEST(EditFormatsTest, BlankLinesAloneAnchorNothing) {
+  // Three blank lines occur nowhere; trimmed to nothing they must not become
+  // an insertion somewhere.
+  EXPECT_THAT(Resolve(v1::SEARCH_REPLACE, "src/app.py\n<<<<<<< SEARCH\n\n\n\n=======\nx\n>>>>>>> REPLACE\n"),
+              HasSubstr("match nowhere"));
+  EXPECT_THAT(Resolve(v1::WHOLE_FILE, "menu.txt\n```\ncaf\xef\xbf\xbd\n```\n", {{"menu.txt", "caf\xe9\ntea\n"}}),
+              HasSubstr("ERROR menu.txt: the file is not UTF-8 text"));
+}
+
 TEST(EditFormatsTest, UnifiedDiffTriesTheCountedReadingFirst) {
   // Prose after the hunk ("+Thanks") is past the counts: never applied.
   EXPECT_EQ(Resolve(v1::UNIFIED_DIFF,
