@@ -28,17 +28,26 @@
 namespace autopack {
 namespace {
 
-enum Outcome { kCorrect, kRejected, kWrong };
+// kGuessed: an edit with two readings applied at one of them, which happened
+// to be the intended one; counted as a wrong tree (nothing in the edit said
+// which), and shown apart.
+enum Outcome { kCorrect, kRejected, kWrong, kGuessed };
 
 struct Tally {
-  int correct = 0, rejected = 0, wrong = 0;
-  void Add(Outcome o) { (o == kCorrect ? correct : o == kRejected ? rejected : wrong)++; }
-  std::string Cell() const { return absl::StrCat(correct, " / ", rejected, " / ", wrong); }
+  int correct = 0, rejected = 0, wrong = 0, guessed = 0;
+  void Add(Outcome o) {
+    if (o == kGuessed) ++guessed;
+    (o == kCorrect ? correct : o == kRejected ? rejected : wrong)++;
+  }
+  std::string Cell() const {
+    return absl::StrCat(correct, " / ", rejected, " / ", wrong,
+                        guessed > 0 ? absl::StrCat(" (", guessed, " guessed the intended place)") : "");
+  }
 };
 
 Outcome Judge(bool applied, const std::string& result, const std::string& after, bool expect_reject) {
   if (!applied) return expect_reject ? kCorrect : kRejected;
-  if (expect_reject) return kWrong;  // an ambiguous edit applied somewhere
+  if (expect_reject) return result == after ? kGuessed : kWrong;
   return result == after ? kCorrect : kWrong;
 }
 
