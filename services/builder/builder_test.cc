@@ -122,6 +122,19 @@ TEST_F(BuilderTest, TruncatedAndRefusedAreOutcomesWithTheirUsage) {
   EXPECT_EQ(refused->detail(), "I won't do that.");
 }
 
+TEST_F(BuilderTest, AnAnswerWithoutTextIsMalformedOnceAndBilledOnce) {
+  server_->Enqueue(FakeReply::NullContent({.input = 1000, .output = 40}));
+  server_->Enqueue(FakeReply::Content(std::string("```diff\n") + kDiff + "```\n"));
+  auto response = builder_->GeneratePatch(Request());
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->outcome(), v1::PATCH_OUTCOME_MALFORMED);
+  EXPECT_THAT(response->detail(), HasSubstr("content is null"));
+  EXPECT_EQ(response->usage().input_tokens(), 1000);
+  EXPECT_EQ(response->usage().output_tokens(), 40);
+  EXPECT_EQ(response->cost_micro_usd(), 150 + 24);
+  EXPECT_EQ(server_->exchanges().size(), 1u);  // not retried
+}
+
 TEST_F(BuilderTest, TheSameIdempotencyKeyIsAnsweredOnceAndBilledOnce) {
   server_->Enqueue(FakeReply::Content(std::string("```diff\n") + kDiff + "```\n",
                                       {.input = 10, .output = 10}));

@@ -163,6 +163,12 @@ FakeReply FakeReply::Refusal(std::string words, FakeUsage usage) {
   return r;
 }
 
+FakeReply FakeReply::NullContent(FakeUsage usage) {
+  FakeReply r = Content("", usage);
+  r.kind = Kind::kNullContent;
+  return r;
+}
+
 FakeReply FakeReply::HttpError(int status, std::string message,
                                absl::optional<std::string> retry_after) {
   FakeReply r;
@@ -377,6 +383,11 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                                       json::array({{{"type", "text"}, {"text", reply.text}}}),
                                       reply.usage)
                          .dump();
+        break;
+      case FakeReply::Kind::kNullContent:
+        body = exchange->openai
+                   ? OpenAiCompletion(request, id, "stop", nullptr, nullptr, reply.usage).dump()
+                   : AnthropicMessage(request, id, "end_turn", json::array(), reply.usage).dump();
         break;
       case FakeReply::Kind::kHttpError:
       case FakeReply::Kind::kErrorIn200: {

@@ -36,6 +36,7 @@ struct FakeReply {
     kContent,      // 200, a complete answer with `text` (JSON text for structured output)
     kTruncated,    // 200, `text` cut at the output limit (finish_reason length / stop_reason max_tokens)
     kRefusal,      // 200, the model declines with `text`
+    kNullContent,  // 200, a billed answer without text (OpenAI `content: null`; Anthropic no blocks)
     kHttpError,    // `status` with an error body; Retry-After when retry_after is set
     kErrorIn200,   // 200 whose body is an error object with `text`
     kInvalidJson,  // 200 with a body that is not JSON
@@ -50,6 +51,7 @@ struct FakeReply {
   static FakeReply Content(std::string text, FakeUsage usage = {});
   static FakeReply Truncated(std::string partial_text, FakeUsage usage);
   static FakeReply Refusal(std::string words, FakeUsage usage = {});
+  static FakeReply NullContent(FakeUsage usage = {});
   static FakeReply HttpError(int status, std::string message,
                              absl::optional<std::string> retry_after = absl::nullopt);
   static FakeReply ErrorIn200(std::string message);
