@@ -15,7 +15,7 @@
 #include "benchmark/benchmark.h"
 #include "services/common/files.h"
 #include "services/gitadapter/hunk_applier.h"
-#include "services/gitadapter/unified_diff.h"
+#include "services/common/patch/patch.h"
 
 namespace autopack {
 namespace {
@@ -90,7 +90,7 @@ void Ours(benchmark::State& state, bool drifted) {
   const std::string& content = drifted ? f.drifted : f.base;
   int64_t applied = 0;
   for (auto _ : state) {
-    absl::StatusOr<gitadapter::Patch> patch = gitadapter::ParseUnifiedDiff(f.patch);
+    absl::StatusOr<patch::Patch> patch = patch::ParsePatch(f.patch);
     gitadapter::HunkApplyResult result =
         gitadapter::ApplyHunks(content, patch->files.at(0).hunks);
     applied += result.rejections.empty();

@@ -83,6 +83,9 @@ absl::StatusOr<v1::ReviewPatchResponse> Auditor::Review(const v1::ReviewPatchReq
         *response.add_issues() =
             ReviewFailed(absl::StrCat("it declined: ", answer.completion.refusal));
         break;
+      case llm::FinishReason::kMalformed:
+        *response.add_issues() = ReviewFailed(absl::StrCat("its answer is malformed: ", answer.completion.refusal));
+        break;
       case llm::FinishReason::kStop: {
         absl::StatusOr<ModelReview> review = ParseModelReview(answer.completion.text);
         if (!review.ok()) {

@@ -5,9 +5,9 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "services/builder/unified_diff.h"
 #include "services/common/issue_fingerprint.h"
-#include "services/gitadapter/glob.h"
+#include "services/common/patch/patch.h"
+#include "services/common/patch/protected_paths.h"
 
 namespace autopack::auditor {
 namespace {
@@ -26,34 +26,40 @@ v1::Issue StaticIssue(absl::string_view category, absl::string_view path, int li
   return issue;
 }
 
-void CheckEntry(const builder::FilePatch& file, std::vector<v1::Issue>* issues) {
+bool HasMode(const patch::FilePatch& file, uint32_t mode) {
+  return file.old_mode == mode || file.new_mode == mode;
+}
+
+void CheckEntry(const patch::FilePatch& file, std::vector<v1::Issue>* issues) {
   const char* kind = nullptr;
   if (file.binary) {
     kind = "a binary file";
-  } else if (file.old_mode == "120000" || file.new_mode == "120000") {
+  } else if (HasMode(file, patch::kModeSymlink)) {
     kind = "a symlink";
-  } else if (file.old_mode == "160000" || file.new_mode == "160000") {
+  } else if (HasMode(file, patch::kModeSubmodule)) {
     kind = "a submodule";
   }
   if (kind == nullptr) return;
-  issues->push_back(StaticIssue("forbidden_entry", file.path(), 0,
-                                absl::StrCat("the patch changes ", kind, " (", file.path(),
+  issues->push_back(StaticIssue("forbidden_entry", file.display_path(), 0,
+                                absl::StrCat("the patch changes ", kind, " (", file.display_path(),
                                              "); only regular text files may be changed"),
                                 "change regular text files only"));
 }
 
-void CheckSecrets(const builder::FilePatch& file, const AuditorConfig& config,
+// Every reading GitAdapter may apply is checked: the lines past a hunk's
+// counts too.
+void CheckSecrets(const patch::FilePatch& file, const AuditorConfig& config,
                   std::vector<v1::Issue>* issues) {
-  for (const builder::DiffHunk& hunk : file.hunks) {
+  for (const patch::Hunk& hunk : file.hunks) {
     int new_line = hunk.new_start;
-    for (const std::string& line : hunk.lines) {
-      if (line[0] == '-' || line[0] == '\\') continue;
-      if (line[0] == '+') {
+    for (const patch::DiffLine& line : hunk.lines) {
+      if (line.kind == '-') continue;
+      if (line.kind == '+') {
         for (const SecretPattern& pattern : config.secret_patterns) {
-          if (std::regex_search(line.begin() + 1, line.end(), *pattern.regex)) {
+          if (std::regex_search(line.text.begin(), line.text.end(), *pattern.regex)) {
             // The message names the pattern only: the secret must not spread further.
             issues->push_back(StaticIssue(
-                "secret", file.path(), new_line,
+                "secret", file.display_path(), new_line,
                 absl::StrCat("an added line looks like a secret (", pattern.name, ")"),
                 "remove the value; read it from the environment or a secret store"));
             break;
@@ -67,19 +73,14 @@ void CheckSecrets(const builder::FilePatch& file, const AuditorConfig& config,
 
 }  // namespace
 
-bool MatchesGlob(absl::string_view glob, absl::string_view path) {
-  if (!absl::StrContains(glob, '/')) return gitadapter::GlobMatch(absl::StrCat("**/", glob), path);
-  return gitadapter::GlobMatch(glob, path);
-}
-
 StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& config,
                              const std::vector<std::string>& extra_protected_paths) {
   StaticReview review;
-  absl::StatusOr<std::vector<builder::FilePatch>> files = builder::ParseUnifiedDiff(patch);
-  if (!files.ok()) {
+  absl::StatusOr<patch::Patch> parsed = patch::ParsePatch(patch);
+  if (!parsed.ok()) {
     review.issues.push_back(StaticIssue("unparseable_patch", "", 0,
                                         absl::StrCat("the patch does not parse: ",
-                                                     files.status().message()),
+                                                     parsed.status().message()),
                                         "send a well-formed unified diff"));
     return review;
   }
@@ -88,22 +89,20 @@ StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& confi
   globs.insert(globs.end(), extra_protected_paths.begin(), extra_protected_paths.end());
   int64_t deleted_lines = 0;
   int64_t deleted_files = 0;
-  for (const builder::FilePatch& file : *files) {
-    for (const std::string& path : builder::FilesTouched({file})) {
-      for (const std::string& glob : globs) {
-        if (!MatchesGlob(glob, path)) continue;
-        review.issues.push_back(StaticIssue(
-            "protected_path", path, 0,
-            absl::StrCat("the patch changes protected path ", path, " (matches ", glob, ")"),
-            "leave this file unchanged; protected files need a human"));
-        break;
-      }
+  for (const patch::FilePatch& file : parsed->files) {
+    for (const std::string& path : patch::FilesTouched({{file}})) {
+      const std::optional<std::string> glob = patch::ProtectingGlob(globs, path);
+      if (!glob) continue;
+      review.issues.push_back(StaticIssue(
+          "protected_path", path, 0,
+          absl::StrCat("the patch changes protected path ", path, " (matches ", *glob, ")"),
+          "leave this file unchanged; protected files need a human"));
     }
     CheckEntry(file, &review.issues);
     CheckSecrets(file, config, &review.issues);
-    if (file.new_path.empty()) ++deleted_files;
-    for (const builder::DiffHunk& hunk : file.hunks) {
-      for (const std::string& line : hunk.lines) deleted_lines += line[0] == '-' ? 1 : 0;
+    if (file.deleted) ++deleted_files;
+    for (const patch::Hunk& hunk : file.hunks) {
+      for (const patch::DiffLine& line : hunk.lines) deleted_lines += line.kind == '-' ? 1 : 0;
     }
   }
   if (deleted_lines > config.max_deleted_lines || deleted_files > config.max_deleted_files) {

@@ -22,12 +22,6 @@ struct StaticReview {
 StaticReview RunStaticChecks(absl::string_view patch, const AuditorConfig& config,
                              const std::vector<std::string>& extra_protected_paths);
 
-// Glob match of a repository-relative path as GitAdapter matches globs
-// (gitadapter::GlobMatch), except that a glob without '/' matches the file
-// name at any depth ("conftest.py" protects tests/conftest.py too).
-bool MatchesGlob(absl::string_view glob, absl::string_view path);
-
-
 }  // namespace autopack::auditor
 
 #endif  // AUTOPACK_SERVICES_AUDITOR_STATIC_CHECKS_H_

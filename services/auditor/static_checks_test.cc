@@ -28,21 +28,6 @@ std::string AddLine(const std::string& path, const std::string& line) {
          "\n@@ -1,1 +1,2 @@\n x\n+" + line + "\n";
 }
 
-TEST(GlobTest, Semantics) {
-  EXPECT_TRUE(MatchesGlob(".github/workflows/**", ".github/workflows/ci.yml"));
-  EXPECT_TRUE(MatchesGlob(".github/workflows/**", ".github/workflows/sub/x.yml"));
-  EXPECT_FALSE(MatchesGlob(".github/workflows/**", ".github/CODEOWNERS"));
-  EXPECT_TRUE(MatchesGlob("conftest.py", "conftest.py"));
-  EXPECT_TRUE(MatchesGlob("conftest.py", "tests/unit/conftest.py"));
-  EXPECT_FALSE(MatchesGlob("conftest.py", "tests/conftest.py.bak"));
-  EXPECT_TRUE(MatchesGlob("src/*.lock", "src/a.lock"));
-  EXPECT_FALSE(MatchesGlob("src/*.lock", "src/x/a.lock"));
-  EXPECT_TRUE(MatchesGlob("**/migrations/*.sql", "db/migrations/001.sql"));
-  EXPECT_TRUE(MatchesGlob("**/migrations/*.sql", "migrations/001.sql"));
-  EXPECT_TRUE(MatchesGlob("docs/?.md", "docs/a.md"));
-  EXPECT_FALSE(MatchesGlob("docs/?.md", "docs/ab.md"));
-}
-
 TEST_F(StaticChecksTest, ACleanPatchHasNoIssues) {
   const StaticReview review = Run(AddLine("src/app.py", "print('hi')"));
   EXPECT_TRUE(review.parsed);
@@ -67,6 +52,17 @@ TEST_F(StaticChecksTest, ProtectedPathsFromConfigAndRequest) {
                 "rename to old.lock\n")
                 .issues.size(),
             1u);
+}
+
+TEST_F(StaticChecksTest, AnEscapedProtectedPathIsSeenDecoded) {
+  // `\143` is git's escape of 'c'.
+  const StaticReview review = Run(
+      "diff --git \"a/tests/\\143onftest.py\" \"b/tests/\\143onftest.py\"\n"
+      "--- \"a/tests/\\143onftest.py\"\n+++ \"b/tests/\\143onftest.py\"\n@@ -1 +1 @@\n-x\n+y\n");
+  ASSERT_TRUE(review.parsed);
+  ASSERT_EQ(review.issues.size(), 1u);
+  EXPECT_EQ(review.issues[0].category(), "protected_path");
+  EXPECT_EQ(review.issues[0].path(), "tests/conftest.py");
 }
 
 TEST_F(StaticChecksTest, AddedSecretsAreFoundWithTheirLineButNeverQuoted) {

@@ -5,10 +5,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "services/builder/builder_prompt.h"
-#include "services/builder/unified_diff.h"
+#include "services/builder/edit_formats.h"
+#include "services/builder/model_answer.h"
 #include "services/common/llm/request_checks.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
+#include "services/common/text.h"
 
 namespace autopack::builder {
 namespace {
@@ -65,25 +67,25 @@ absl::StatusOr<v1::GeneratePatchResponse> Builder::Generate(
       response.set_outcome(v1::PATCH_OUTCOME_REFUSED);
       response.set_detail(answer.completion.refusal);
       break;
+    case llm::FinishReason::kMalformed:
+      response.set_outcome(v1::PATCH_OUTCOME_MALFORMED);
+      response.set_detail(answer.completion.refusal);
+      break;
     case llm::FinishReason::kStop: {
-      const ModelAnswer split = SplitModelAnswer(answer.completion.text);
-      response.set_summary(split.summary);
-      if (split.diff.empty()) {
+      ContextFiles files;
+      for (const v1::ContextFile& file : request.context_files()) files[file.path()] = file.content();
+      const v1::EditFormat format = EffectiveEditFormat(request);
+      response.set_summary(format == v1::UNIFIED_DIFF ? SplitModelAnswer(answer.completion.text).summary
+                                                      : AnswerSummary(answer.completion.text));
+      absl::StatusOr<ResolvedEdit> edit = ResolveAnswer(format, answer.completion.text, files);
+      if (!edit.ok()) {
         response.set_outcome(v1::PATCH_OUTCOME_MALFORMED);
-        response.set_detail("the answer holds no unified diff (no \"diff --git\" or \"---\" "
-                            "file header)");
-        break;
-      }
-      absl::StatusOr<std::vector<FilePatch>> files = ParseUnifiedDiff(split.diff);
-      absl::Status valid = files.ok() ? ValidateGeneratedPatch(*files) : files.status();
-      if (!valid.ok()) {
-        response.set_outcome(v1::PATCH_OUTCOME_MALFORMED);
-        response.set_detail(std::string(valid.message()));
+        response.set_detail(ClipForMessage(edit.status().message(), 4000));
         break;
       }
       response.set_outcome(v1::PATCH_OUTCOME_OK);
-      response.set_patch(split.diff);
-      for (std::string& path : FilesTouched(*files)) response.add_files_touched(std::move(path));
+      response.set_patch(std::move(edit->patch));
+      for (std::string& path : edit->files_touched) response.add_files_touched(std::move(path));
       break;
     }
   }

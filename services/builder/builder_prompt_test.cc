@@ -39,7 +39,13 @@ TEST(BuilderPromptTest, CarriesPhaseContextAndEveryKindOfFeedback) {
 
   const llm::CompletionRequest prompt = BuildPatchPrompt(request);
   EXPECT_EQ(prompt.max_output_tokens, 4096);
-  EXPECT_THAT(prompt.system, HasSubstr("```diff"));
+  EXPECT_THAT(prompt.system, HasSubstr("<<<<<<< SEARCH"));  // the default format
+  request.set_edit_format(v1::UNIFIED_DIFF);
+  EXPECT_THAT(BuildPatchPrompt(request).system, HasSubstr("```diff"));
+  request.set_edit_format(v1::APPLY_PATCH);
+  EXPECT_THAT(BuildPatchPrompt(request).system, HasSubstr("*** Begin Patch"));
+  request.set_edit_format(v1::WHOLE_FILE);
+  EXPECT_THAT(BuildPatchPrompt(request).system, HasSubstr("complete new content"));
   EXPECT_THAT(prompt.system, HasSubstr("never follow"));
   for (const char* part :
        {"Phase p2: greeting", "Print a greeting on start.", "- prints Hello", "src/**",

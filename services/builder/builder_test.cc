@@ -47,6 +47,10 @@ class BuilderTest : public ::testing::Test {
     request.set_model("openai/gpt-4o-mini");
     request.set_max_output_tokens(2000);
     request.set_run_id("r1");
+    request.set_edit_format(v1::UNIFIED_DIFF);
+    v1::ContextFile* file = request.add_context_files();
+    file->set_path("hello.py");
+    file->set_content("import sys\nsys.exit(0)\n");
     return request;
   }
 
@@ -75,20 +79,21 @@ TEST_F(BuilderTest, ReturnsTheValidatedDiffWithUsageAndExactCost) {
 
 TEST_F(BuilderTest, AMalformedDiffIsMalformedWithTheReason) {
   server_->Enqueue(FakeReply::Content(
-      "Summary: x\n```diff\n--- a/hello.py\n+++ b/hello.py\n@@ -1,4 +1,5 @@\n import sys\n"
+      "Summary: x\n```diff\n--- a/hello.py\n+++ b/hello.py\n@@ -1,4 +1,5 @@\n import os\n"
       "+print('Hello')\n```\n",
       {.input = 100, .output = 50}));
   auto response = builder_->GeneratePatch(Request());
   ASSERT_THAT(response, IsOk());
   EXPECT_EQ(response->outcome(), v1::PATCH_OUTCOME_MALFORMED);
-  EXPECT_THAT(response->detail(), HasSubstr("hunk 1 of file \"hello.py\""));
+  EXPECT_THAT(response->detail(), HasSubstr("hello.py: hunk 1: its context and removed lines (from \"import os\") "
+                                            "match nowhere"));
   EXPECT_TRUE(response->patch().empty());
   EXPECT_GT(response->cost_micro_usd(), 0);
 }
 
 TEST_F(BuilderTest, PlaceholdersAndMissingDiffsAreMalformed) {
   server_->Enqueue(FakeReply::Content(
-      "```diff\n--- a/x.py\n+++ b/x.py\n@@ -1 +1,2 @@\n a\n+# ... rest of the file ...\n```\n"));
+      "```diff\n--- a/hello.py\n+++ b/hello.py\n@@ -1 +1,2 @@\n import sys\n+# ... rest of the file ...\n```\n"));
   server_->Enqueue(FakeReply::Content("I am not sure what to change."));
   auto placeholder = builder_->GeneratePatch(Request());
   ASSERT_THAT(placeholder, IsOk());
@@ -115,6 +120,19 @@ TEST_F(BuilderTest, TruncatedAndRefusedAreOutcomesWithTheirUsage) {
   ASSERT_THAT(refused, IsOk());
   EXPECT_EQ(refused->outcome(), v1::PATCH_OUTCOME_REFUSED);
   EXPECT_EQ(refused->detail(), "I won't do that.");
+}
+
+TEST_F(BuilderTest, AnAnswerWithoutTextIsMalformedOnceAndBilledOnce) {
+  server_->Enqueue(FakeReply::NullContent({.input = 1000, .output = 40}));
+  server_->Enqueue(FakeReply::Content(std::string("```diff\n") + kDiff + "```\n"));
+  auto response = builder_->GeneratePatch(Request());
+  ASSERT_THAT(response, IsOk());
+  EXPECT_EQ(response->outcome(), v1::PATCH_OUTCOME_MALFORMED);
+  EXPECT_THAT(response->detail(), HasSubstr("content is null"));
+  EXPECT_EQ(response->usage().input_tokens(), 1000);
+  EXPECT_EQ(response->usage().output_tokens(), 40);
+  EXPECT_EQ(response->cost_micro_usd(), 150 + 24);
+  EXPECT_EQ(server_->exchanges().size(), 1u);  // not retried
 }
 
 TEST_F(BuilderTest, TheSameIdempotencyKeyIsAnsweredOnceAndBilledOnce) {
@@ -171,6 +189,28 @@ TEST_F(BuilderTest, BadRequestsAndUnknownModelsAreRejectedBeforeAnyCall) {
   EXPECT_THAT(builder_->GeneratePatch(request),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("phase")));
   EXPECT_TRUE(server_->exchanges().empty());
+}
+
+TEST_F(BuilderTest, EveryEditFormatBecomesTheSameExactDiff) {
+  const std::pair<v1::EditFormat, std::string> answers[] = {
+      {v1::EDIT_FORMAT_UNSPECIFIED,  // SEARCH_REPLACE
+       "Summary: Prints a greeting.\nhello.py\n<<<<<<< SEARCH\nimport sys\n=======\nimport sys\n"
+       "print('Hello')\n>>>>>>> REPLACE\n"},
+      {v1::APPLY_PATCH,
+       "Summary: Prints a greeting.\n*** Begin Patch\n*** Update File: hello.py\n import sys\n"
+       "+print('Hello')\n sys.exit(0)\n*** End Patch\n"},
+      {v1::WHOLE_FILE, "Summary: Prints a greeting.\nhello.py\n```python\nimport sys\nprint('Hello')\nsys.exit(0)\n```\n"},
+  };
+  for (const auto& [format, answer] : answers) {
+    server_->Enqueue(FakeReply::Content(answer));
+    v1::GeneratePatchRequest request = Request();
+    request.set_edit_format(format);
+    auto response = builder_->GeneratePatch(request);
+    ASSERT_THAT(response, IsOk());
+    EXPECT_EQ(response->outcome(), v1::PATCH_OUTCOME_OK) << response->detail();
+    EXPECT_EQ(response->patch(), kDiff) << v1::EditFormat_Name(format);
+    EXPECT_EQ(response->summary(), "Prints a greeting.");
+  }
 }
 
 }  // namespace

@@ -11,10 +11,10 @@
 #include "services/common/status_macros.h"
 #include "services/common/text.h"
 #include "services/gitadapter/check_output.h"
-#include "services/gitadapter/glob.h"
+#include "services/common/glob.h"
+#include "services/common/patch/patch.h"
 #include "services/gitadapter/path_safety.h"
 #include "services/gitadapter/patch_plan.h"
-#include "services/gitadapter/unified_diff.h"
 #include "services/gitadapter/working_tree.h"
 
 namespace autopack::gitadapter {
@@ -134,13 +134,6 @@ absl::Status ValidateChecksRequest(const v1::RunChecksRequest& request, const Gi
   return absl::OkStatus();
 }
 
-// Cuts `content` to at most `cap` bytes without splitting a UTF-8 sequence.
-std::string CutUtf8(const std::string& content, size_t cap) {
-  size_t cut = std::min(cap, content.size());
-  while (cut > 0 && cut < content.size() && (static_cast<unsigned char>(content[cut]) & 0xc0) == 0x80) --cut;
-  return content.substr(0, cut);
-}
-
 }  // namespace
 
 GitAdapter::GitAdapter(GitAdapterOptions options, WorkspaceManager* workspaces, CheckRunner* checks)
@@ -209,12 +202,14 @@ absl::StatusOr<v1::ReadFilesResponse> GitAdapter::ReadFiles(const v1::ReadFilesR
       continue;
     }
     ASSIGN_OR_RETURN(std::string content, tree->ReadFile(path));
-    if (content.find('\0') != std::string::npos || SanitizeUtf8(content) != content) {
+    // Text in any encoding is content (a Latin-1 file is patched like any
+    // other, fields are bytes); a NUL byte marks a binary file.
+    if (content.find('\0') != std::string::npos) {
       skip("binary");
       continue;
     }
     const bool truncated = static_cast<int64_t>(content.size()) > file_cap;
-    if (truncated) content = CutUtf8(content, static_cast<size_t>(file_cap));
+    if (truncated) content = std::string(Utf8Prefix(content, static_cast<size_t>(file_cap)));
     if (total + static_cast<int64_t>(content.size()) > total_cap) {
       skip("total_cap");
       continue;
@@ -260,10 +255,12 @@ absl::StatusOr<v1::ApplyPatchResponse> GitAdapter::ApplyPatch(const v1::ApplyPat
                                                       ws->info.branch, " is at ", head));
   }
 
-  ASSIGN_OR_RETURN(const Patch patch, ParseUnifiedDiff(request.patch()));
+  ASSIGN_OR_RETURN(const patch::Patch patch, patch::ParsePatch(request.patch()));
   ASSIGN_OR_RETURN(std::unique_ptr<TreeReader> tree, ws->repo->ReadTree(head));
   const std::vector<std::string> allowed(request.allowed_paths().begin(), request.allowed_paths().end());
-  ASSIGN_OR_RETURN(PatchPlan plan, PlanPatch(patch, allowed, *tree));
+  const std::vector<std::string> protected_paths(request.protected_paths().begin(),
+                                                 request.protected_paths().end());
+  ASSIGN_OR_RETURN(PatchPlan plan, PlanPatch(patch, allowed, protected_paths, *tree));
   ASSIGN_OR_RETURN(const std::string tree_sha, ws->repo->WriteTree(head, plan.writes));
   for (v1::FileChange& change : plan.changes) *response.add_files() = std::move(change);
   for (v1::HunkPlacement& placement : plan.relocated) *response.add_relocated_hunks() = std::move(placement);
@@ -359,7 +356,7 @@ absl::StatusOr<v1::GetDiffResponse> GitAdapter::GetDiff(const v1::GetDiffRequest
   ASSIGN_OR_RETURN(const std::string to, request.to_ref().empty() ? absl::StatusOr<std::string>(head) : ws->repo->ResolveCommit(request.to_ref()));
   ASSIGN_OR_RETURN(DiffResult diff, ws->repo->Diff(from, to));
   v1::GetDiffResponse response;
-  response.set_patch(SanitizeUtf8(diff.patch));
+  response.set_patch(diff.patch);
   for (v1::FileChange& change : diff.files) *response.add_files() = std::move(change);
   return response;
 }

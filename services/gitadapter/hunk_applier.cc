@@ -8,19 +8,6 @@
 namespace autopack::gitadapter {
 namespace {
 
-// Lines with their terminators; the last one may lack "\n".
-std::vector<absl::string_view> SplitKeepingNewlines(absl::string_view content) {
-  std::vector<absl::string_view> lines;
-  size_t start = 0;
-  while (start < content.size()) {
-    const size_t end = content.find('\n', start);
-    const size_t stop = end == absl::string_view::npos ? content.size() : end + 1;
-    lines.push_back(content.substr(start, stop - start));
-    start = stop;
-  }
-  return lines;
-}
-
 bool MatchesAt(const std::vector<absl::string_view>& file, const std::vector<absl::string_view>& old,
                size_t at) {
   if (at + old.size() > file.size()) return false;
@@ -58,39 +45,53 @@ std::string Mismatch(const std::vector<absl::string_view>& file, const std::vect
   return "";
 }
 
+// Where `old_lines` match, searching outwards from `stated` within
+// [lowest, file.size()); -1 when nowhere.
+long Locate(const std::vector<absl::string_view>& file, const std::vector<absl::string_view>& old_lines,
+            long stated, long lowest) {
+  const long highest = static_cast<long>(file.size()) - static_cast<long>(old_lines.size());
+  if (old_lines.empty()) {
+    return stated >= lowest && stated <= static_cast<long>(file.size()) ? stated : -1;
+  }
+  const long expected = std::clamp(stated, lowest, std::max(lowest, highest));
+  for (long distance = 0; expected - distance >= lowest || expected + distance <= highest; ++distance) {
+    if (expected - distance >= lowest && MatchesAt(file, old_lines, expected - distance)) {
+      return expected - distance;
+    }
+    if (distance > 0 && expected + distance <= highest && MatchesAt(file, old_lines, expected + distance)) {
+      return expected + distance;
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
-HunkApplyResult ApplyHunks(absl::string_view content, const std::vector<Hunk>& hunks) {
+HunkApplyResult ApplyHunks(absl::string_view content, const std::vector<patch::Hunk>& hunks) {
   HunkApplyResult result;
-  const std::vector<absl::string_view> file = SplitKeepingNewlines(content);
+  const std::vector<absl::string_view> file = patch::SplitLines(content);
   std::vector<absl::string_view> out;
   size_t copied = 0;  // file lines before this index are already in `out`
   long drift = 0;     // offset of the previous hunk, carried to the next one
-  for (const Hunk& hunk : hunks) {
+  for (const patch::Hunk& hunk : hunks) {
     std::vector<absl::string_view> old_lines;
     std::vector<absl::string_view> new_lines;
-    for (const DiffLine& line : hunk.lines) {
-      if (line.kind != '+') old_lines.push_back(line.text);
-      if (line.kind != '-') new_lines.push_back(line.text);
-    }
-    // A hunk without old lines inserts after line old_start; others start at it.
-    const long stated = old_lines.empty() ? hunk.old_start : std::max(0, hunk.old_start - 1);
     const long lowest = static_cast<long>(copied);
-    const long highest = static_cast<long>(file.size()) - static_cast<long>(old_lines.size());
-    const long expected = std::clamp(stated + drift, lowest, std::max(lowest, highest));
     long found = -1;
-    if (old_lines.empty()) {
-      if (stated + drift >= lowest && stated + drift <= static_cast<long>(file.size())) found = stated + drift;
-    } else {
-      for (long distance = 0; found < 0 && (expected - distance >= lowest || expected + distance <= highest);
-           ++distance) {
-        if (expected - distance >= lowest && MatchesAt(file, old_lines, expected - distance)) {
-          found = expected - distance;
-        } else if (distance > 0 && expected + distance <= highest &&
-                   MatchesAt(file, old_lines, expected + distance)) {
-          found = expected + distance;
-        }
+    long stated = 0;
+    // The counted reading, then (only if it fits nowhere) the longer one.
+    for (const size_t size : {hunk.counted, hunk.lines.size()}) {
+      old_lines.clear();
+      new_lines.clear();
+      for (size_t k = 0; k < size; ++k) {
+        const patch::DiffLine& line = hunk.lines[k];
+        if (line.kind != '+') old_lines.push_back(line.text);
+        if (line.kind != '-') new_lines.push_back(line.text);
       }
+      // A hunk without old lines inserts after line old_start; others start at it.
+      stated = old_lines.empty() ? hunk.old_start : std::max(0, hunk.old_start - 1);
+      found = Locate(file, old_lines, stated + drift, lowest);
+      if (found >= 0) break;
     }
     if (found < 0) {
       std::string reason;

@@ -9,11 +9,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-Hunk MakeHunk(int number, int old_start, std::vector<DiffLine> lines) {
-  Hunk hunk;
+patch::Hunk MakeHunk(int number, int old_start, std::vector<patch::DiffLine> lines) {
+  patch::Hunk hunk;
   hunk.number = number;
   hunk.old_start = old_start;
   hunk.lines = std::move(lines);
+  hunk.counted = hunk.lines.size();
   return hunk;
 }
 
@@ -87,6 +88,25 @@ TEST(HunkApplierTest, InsertsIntoEmptyFiles) {
 TEST(HunkApplierTest, CrlfLinesMatchOnlyCrlf) {
   EXPECT_THAT(ApplyHunks("a\r\nb\r\n", {MakeHunk(1, 1, {{'-', "a\r\n"}})}).rejections, IsEmpty());
   EXPECT_THAT(ApplyHunks("a\r\nb\r\n", {MakeHunk(1, 1, {{'-', "a\n"}})}).rejections, testing::SizeIs(1));
+}
+
+TEST(HunkApplierTest, TheCountedReadingWinsAndTheLongerOneIsTheFallback) {
+  // Past its counts the hunk has a `+` line a mail's prose could be: it is
+  // applied only when the counted reading does not fit.
+  patch::Hunk hunk = MakeHunk(1, 2, {{' ', "line 2\n"}, {'-', "line 3\n"}, {'+', "three\n"},
+                                     {'+', "Thanks, this fixes it\n"}});
+  hunk.counted = 3;
+  HunkApplyResult r = ApplyHunks(Numbered(1, 4), {hunk});
+  ASSERT_THAT(r.rejections, IsEmpty());
+  EXPECT_EQ(r.content, "line 1\nline 2\nthree\nline 4\n");
+
+  // Undercounted: the counted reading stops before the lines that fit.
+  patch::Hunk short_hunk = MakeHunk(1, 2, {{' ', "line 2\n"}, {' ', "gone\n"}, {'-', "line 3\n"}});
+  short_hunk.lines = {{' ', "line 2\n"}, {'-', "line 3\n"}, {' ', "line 4\n"}, {'+', "new\n"}};
+  short_hunk.counted = 1;
+  r = ApplyHunks(Numbered(1, 4), {short_hunk});
+  ASSERT_THAT(r.rejections, IsEmpty());
+  EXPECT_EQ(r.content, "line 1\nline 2\nline 3\nline 4\n");
 }
 
 }  // namespace

@@ -6,7 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/status_macros.h"
-#include "services/gitadapter/glob.h"
+#include "services/common/glob.h"
+#include "services/common/patch/protected_paths.h"
 #include "services/gitadapter/hunk_applier.h"
 #include "services/gitadapter/path_safety.h"
 
@@ -93,10 +94,12 @@ std::string ExistingEntryProblem(uint32_t mode) {
 
 class Planner {
  public:
-  Planner(const std::vector<std::string>& allowed, TreeReader& tree) : allowed_(allowed), overlay_(tree) {}
+  Planner(const std::vector<std::string>& allowed, const std::vector<std::string>& protected_paths,
+          TreeReader& tree)
+      : allowed_(allowed), protected_(protected_paths), overlay_(tree) {}
 
-  absl::StatusOr<PatchPlan> Plan(const Patch& patch) {
-    for (const FilePatch& file : patch.files) RETURN_IF_ERROR(PlanFile(file));
+  absl::StatusOr<PatchPlan> Plan(const patch::Patch& patch) {
+    for (const patch::FilePatch& file : patch.files) RETURN_IF_ERROR(PlanFile(file));
     if (!rejections_.empty()) {
       std::vector<std::string> parts;
       for (const Rejection& r : rejections_) {
@@ -126,10 +129,15 @@ class Planner {
                                     absl::StrJoin(allowed_, ", "), ")"));
       return false;
     }
+    if (const std::optional<std::string> glob = patch::ProtectingGlob(protected_, path)) {
+      Reject(shown, 0, absl::StrCat("`", path, "` is a protected path (matches ", *glob,
+                                    "); protected files need a human"));
+      return false;
+    }
     return true;
   }
 
-  absl::Status PlanFile(const FilePatch& file) {
+  absl::Status PlanFile(const patch::FilePatch& file) {
     const std::string& shown = file.display_path();
     const size_t before = rejections_.size();
     PathAllowed(shown, file.old_path);
@@ -222,6 +230,7 @@ class Planner {
   }
 
   const std::vector<std::string>& allowed_;
+  const std::vector<std::string>& protected_;
   Overlay overlay_;
   PatchPlan plan_;
   std::vector<Rejection> rejections_;
@@ -229,9 +238,9 @@ class Planner {
 
 }  // namespace
 
-absl::StatusOr<PatchPlan> PlanPatch(const Patch& patch, const std::vector<std::string>& allowed_paths,
-                                    TreeReader& tree) {
-  return Planner(allowed_paths, tree).Plan(patch);
+absl::StatusOr<PatchPlan> PlanPatch(const patch::Patch& patch, const std::vector<std::string>& allowed_paths,
+                                    const std::vector<std::string>& protected_paths, TreeReader& tree) {
+  return Planner(allowed_paths, protected_paths, tree).Plan(patch);
 }
 
 }  // namespace autopack::gitadapter

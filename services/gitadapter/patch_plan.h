@@ -12,15 +12,15 @@
 
 #include "absl/status/statusor.h"
 #include "autopack/v1/gitadapter.pb.h"
-#include "services/gitadapter/unified_diff.h"
+#include "services/common/patch/patch.h"
 
 namespace autopack::gitadapter {
 
 inline constexpr uint32_t kModeDirectory = 0040000;
 inline constexpr uint32_t kModeFile = 0100644;
 inline constexpr uint32_t kModeExecutable = 0100755;
-inline constexpr uint32_t kModeSymlink = 0120000;
-inline constexpr uint32_t kModeSubmodule = 0160000;
+using patch::kModeSubmodule;
+using patch::kModeSymlink;
 
 // The tree a patch applies to (a commit's tree in production, a map in tests).
 class TreeReader {
@@ -52,12 +52,13 @@ struct PatchPlan {
 
 // INVALID_ARGUMENT "patch rejected: PATH: hunk N: REASON; PATH: REASON; ..."
 // listing every problem: unsafe paths, paths outside `allowed_paths` (globs;
-// empty allows any path), binary, symlink, submodule and copy entries, paths
+// empty allows any path), protected paths (patch::ProtectingGlob over
+// `protected_paths`), binary, symlink, submodule and copy entries, paths
 // through symlinks or submodules of the tree, adds of existing files, changes
 // to missing ones, and hunks whose lines match nowhere. Other codes come from
 // the TreeReader.
-absl::StatusOr<PatchPlan> PlanPatch(const Patch& patch, const std::vector<std::string>& allowed_paths,
-                                    TreeReader& tree);
+absl::StatusOr<PatchPlan> PlanPatch(const patch::Patch& patch, const std::vector<std::string>& allowed_paths,
+                                    const std::vector<std::string>& protected_paths, TreeReader& tree);
 
 }  // namespace autopack::gitadapter
 

@@ -46,10 +46,11 @@ MapTree SampleTree() {
 }
 
 absl::StatusOr<PatchPlan> Plan(const std::string& text, MapTree tree,
-                               const std::vector<std::string>& allowed = {}) {
-  auto patch = ParseUnifiedDiff(text);
+                               const std::vector<std::string>& allowed = {},
+                               const std::vector<std::string>& protected_paths = {}) {
+  auto patch = patch::ParsePatch(text);
   if (!patch.ok()) return patch.status();
-  return PlanPatch(*patch, allowed, tree);
+  return PlanPatch(*patch, allowed, protected_paths, tree);
 }
 
 TEST(PatchPlanTest, ModifyAddDeleteRenameAndModeChange) {
@@ -145,6 +146,19 @@ TEST(PatchPlanTest, SameFileTwiceAppliesInSequence) {
   ASSERT_THAT(plan, IsOk());
   ASSERT_EQ(plan->writes.size(), 1u);
   EXPECT_EQ(plan->writes[0].file->content, "d\n");
+}
+
+TEST(PatchPlanTest, ProtectedPathsAreRefusedAlsoWhenTheirNameIsEscaped) {
+  // `\143` is git's escape of 'c': the path is tests/conftest.py.
+  const std::string escaped =
+      "diff --git \"a/tests/\\143onftest.py\" \"b/tests/\\143onftest.py\"\n"
+      "--- \"a/tests/\\143onftest.py\"\n+++ \"b/tests/\\143onftest.py\"\n"
+      "@@ -1 +1 @@\n-x\n+y\n";
+  MapTree tree({{"tests/conftest.py", {kModeFile, "x\n"}}});
+  EXPECT_THAT(Plan(escaped, tree, {}, {"conftest.py"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("`tests/conftest.py` is a protected path (matches conftest.py)")));
+  EXPECT_THAT(Plan(escaped, tree), IsOk());
 }
 
 }  // namespace

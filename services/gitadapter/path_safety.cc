@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "services/gitadapter/glob.h"
+#include "services/common/glob.h"
 
 namespace autopack::gitadapter {
 namespace {

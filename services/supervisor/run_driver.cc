@@ -894,6 +894,11 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Apply(const PhaseContext& pc
   request.set_workspace_id(workspace_id_);
   request.set_patch(attempt->build->patch());
   for (const std::string& glob : pc.phase->allowed_paths()) request.add_allowed_paths(glob);
+  // The list the Auditor got: GitAdapter enforces it too, on the paths it decodes.
+  for (const std::string& glob :
+       ctx_.policy->strategy.ProtectedPaths(pc.category.strategy->check_profile)) {
+    request.add_protected_paths(glob);
+  }
   request.set_commit_message(absl::StrCat("autopack: ", phase_id, " ", pc.phase->name(),
                                           " (attempt ", attempt->attempt, ")\n\n",
                                           attempt->build->summary()));

@@ -75,6 +75,7 @@ class RunDriverTest : public ::testing::Test {
     ON_CALL(*auditor_, ReviewPatch(_, _, _))
         .WillByDefault(Invoke([this](grpc::ClientContext*, const v1::ReviewPatchRequest& r,
                                      v1::ReviewPatchResponse* out) {
+          review_requests_.push_back(r);
           out->set_approved(true);
           out->set_model_used(r.model());
           out->mutable_usage()->set_input_tokens(call_input_tokens_);
@@ -192,6 +193,7 @@ class RunDriverTest : public ::testing::Test {
   int64_t call_input_tokens_ = 1000;
   std::vector<v1::GeneratePatchRequest> builder_requests_;
   std::vector<v1::ApplyPatchRequest> apply_requests_;
+  std::vector<v1::ReviewPatchRequest> review_requests_;
   std::vector<std::string> rollbacks_;
 };
 
@@ -208,6 +210,13 @@ TEST_F(RunDriverTest, SucceedsFirstTime) {
   EXPECT_EQ(apply_requests_[0].commit_message().substr(0, 36),
             "autopack: p1 phase 1 (attempt 1)\n\nch");
   EXPECT_EQ(apply_requests_[0].idempotency_key(), "run-1/p1/1");
+  // GitAdapter enforces the protected paths the Auditor checked.
+  ASSERT_FALSE(review_requests_.empty());
+  EXPECT_FALSE(apply_requests_[0].protected_paths().empty());
+  EXPECT_EQ(std::vector<std::string>(apply_requests_[0].protected_paths().begin(),
+                                     apply_requests_[0].protected_paths().end()),
+            std::vector<std::string>(review_requests_[0].protected_paths().begin(),
+                                     review_requests_[0].protected_paths().end()));
   ExpectLedgerSettled(Spec(2), 4);
   // Builder calls carry the reservation as idempotency key and a granted limit.
   ASSERT_EQ(builder_requests_.size(), 2u);

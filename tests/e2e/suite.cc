@@ -182,10 +182,10 @@ PlanAnswers NotesAnswers(int phases) {
   PlanAnswers answers;
   for (int i = 1; i <= phases; ++i) {
     const std::string file = absl::StrCat("notes/p", i, ".txt");
+    // The Builder's default edit format: a search/replace block, whose empty
+    // SEARCH creates the file.
     answers.builder_answers[absl::StrCat("p", i)] = absl::StrCat(
-        "Summary: adds ", file, ".\n```diff\n", "diff --git a/", file, " b/", file,
-        "\nnew file mode 100644\n--- /dev/null\n+++ b/", file, "\n@@ -0,0 +1 @@\n+note ", i,
-        "\n```\n");
+        "Summary: adds ", file, ".\n", file, "\n<<<<<<< SEARCH\n=======\nnote ", i, "\n>>>>>>> REPLACE\n");
   }
   return answers;
 }

@@ -163,6 +163,18 @@ FakeReply FakeReply::Refusal(std::string words, FakeUsage usage) {
   return r;
 }
 
+FakeReply FakeReply::NullContent(FakeUsage usage) {
+  FakeReply r = Content("", usage);
+  r.kind = Kind::kNullContent;
+  return r;
+}
+
+FakeReply FakeReply::NoChoices(FakeUsage usage) {
+  FakeReply r = Content("", usage);
+  r.kind = Kind::kNoChoices;
+  return r;
+}
+
 FakeReply FakeReply::HttpError(int status, std::string message,
                                absl::optional<std::string> retry_after) {
   FakeReply r;
@@ -183,12 +195,6 @@ FakeReply FakeReply::ErrorIn200(std::string message) {
 FakeReply FakeReply::InvalidJson() {
   FakeReply r;
   r.kind = Kind::kInvalidJson;
-  return r;
-}
-
-FakeReply FakeReply::NullContent(FakeUsage usage) {
-  FakeReply r = Content("", usage);
-  r.kind = Kind::kNullContent;
   return r;
 }
 
@@ -460,6 +466,17 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
                    ? OpenAiCompletion(request, id, "stop", nullptr, nullptr, reply.usage).dump()
                    : AnthropicMessage(request, id, "end_turn", json::array(), reply.usage).dump();
         break;
+      case FakeReply::Kind::kNoChoices: {
+        json unusable = exchange->openai ? OpenAiCompletion(request, id, "stop", nullptr, nullptr, reply.usage)
+                                         : AnthropicMessage(request, id, "end_turn", json::array(), reply.usage);
+        if (exchange->openai) {
+          unusable["choices"] = json::array();
+        } else {
+          unusable.erase("content");
+        }
+        body = unusable.dump();
+        break;
+      }
       case FakeReply::Kind::kHttpError:
       case FakeReply::Kind::kErrorIn200: {
         const bool in_200 = reply.kind == FakeReply::Kind::kErrorIn200;
@@ -488,7 +505,8 @@ absl::optional<std::string> FakeProviderServer::Answer(RecordedExchange* exchang
   const bool billed = status == 200 && (reply.kind == FakeReply::Kind::kContent ||
                                         reply.kind == FakeReply::Kind::kTruncated ||
                                         reply.kind == FakeReply::Kind::kRefusal ||
-                                        reply.kind == FakeReply::Kind::kNullContent);
+                                        reply.kind == FakeReply::Kind::kNullContent ||
+                                        reply.kind == FakeReply::Kind::kNoChoices);
   if (billed) {
     if (!reply.report_usage) {
       json parsed = json::parse(body);

@@ -38,11 +38,12 @@ struct FakeReply {
     kContent,      // 200, a complete answer with `text` (JSON text for structured output)
     kTruncated,    // 200, `text` cut at the output limit (finish_reason length / stop_reason max_tokens)
     kRefusal,      // 200, the model declines with `text`
+    kNullContent,  // 200, a billed answer without text (OpenAI `content: null`; Anthropic no blocks)
+    kNoChoices,    // 200, billed (usage given) but unusable: OpenAI `choices: []`, Anthropic no `content`
     kHttpError,    // `status` with an error body; Retry-After when retry_after is set
     kErrorIn200,   // 200 whose body is an error object with `text`
     kInvalidJson,  // 200 with a body that is not JSON
     kHang,         // never answers (until the server stops)
-    kNullContent,  // 200, billed, whose message has content null (no refusal)
   };
   Kind kind = Kind::kContent;
   std::string text;
@@ -55,12 +56,13 @@ struct FakeReply {
   static FakeReply Content(std::string text, FakeUsage usage = {});
   static FakeReply Truncated(std::string partial_text, FakeUsage usage);
   static FakeReply Refusal(std::string words, FakeUsage usage = {});
+  static FakeReply NullContent(FakeUsage usage = {});
+  static FakeReply NoChoices(FakeUsage usage);
   static FakeReply HttpError(int status, std::string message,
                              absl::optional<std::string> retry_after = absl::nullopt);
   static FakeReply ErrorIn200(std::string message);
   static FakeReply InvalidJson();
   static FakeReply Hang();
-  static FakeReply NullContent(FakeUsage usage);
   // A complete answer that is billed but says nothing of its usage.
   static FakeReply ContentWithoutUsage(std::string text, FakeUsage usage);
 };

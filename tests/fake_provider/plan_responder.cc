@@ -23,6 +23,11 @@ FakeProviderServer::Responder PlanResponder(PlanAnswers answers) {
     if (!std::regex_search(body, match, kPhase)) {
       return FakeReply::HttpError(500, "fake provider: no phase heading in the prompt");
     }
+    // The Builder prompt's section of earlier attempts' feedback (builder_prompt.cc).
+    if (absl::StrContains(body, "## Earlier attempts")) {
+      auto retry = answers.retry_answers.find(match[1].str());
+      if (retry != answers.retry_answers.end()) return FakeReply::Content(retry->second, answers.builder_usage);
+    }
     auto it = answers.builder_answers.find(match[1].str());
     if (it == answers.builder_answers.end()) {
       return FakeReply::HttpError(500,
@@ -45,7 +50,11 @@ absl::StatusOr<PlanAnswers> LoadPlanAnswers(const std::string& dir) {
       status = text.status();
       break;
     }
-    answers.builder_answers[name.substr(0, name.size() - 3)] = *text;
+    if (absl::EndsWith(name, ".retry.md")) {
+      answers.retry_answers[name.substr(0, name.size() - 9)] = *text;
+    } else {
+      answers.builder_answers[name.substr(0, name.size() - 3)] = *text;
+    }
   }
   closedir(d);
   if (!status.ok()) return status;

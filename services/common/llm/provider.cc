@@ -111,7 +111,10 @@ absl::StatusOr<Completion> HttpProvider::Complete(const CompletionRequest& reque
   http_request.url = Url();
   http_request.headers = Headers(key);
   http_request.headers.emplace_back("Content-Type", "application/json");
-  http_request.body = Body(request).dump();
+  // Prompts quote repository files, which may be Latin-1 or other non-UTF-8
+  // bytes: JSON strings must be UTF-8, so invalid bytes become U+FFFD here,
+  // where the text enters JSON, and nowhere else.
+  http_request.body = Body(request).dump(-1, ' ', false, json::error_handler_t::replace);
   http_request.connect_timeout = config_.connect_timeout;
   http_request.total_timeout = config_.request_timeout;
   const std::string who = absl::StrCat("provider '", config_.name, "'");

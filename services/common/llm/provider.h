@@ -41,13 +41,18 @@ enum class FinishReason {
   kStop,     // a complete answer
   kLength,   // cut at the output limit; text is partial and must not be parsed
   kRefusal,  // the model declined (refusal, content filter)
+  // A complete, billed answer without text: `content: null`, or tool calls
+  // where text was asked for. Not retried (a retry is billed again and the
+  // model answers the same); the caller reports it as malformed.
+  kMalformed,
 };
 
 struct Completion {
   // The answer; with structured output, the JSON object as text.
   std::string text;
   FinishReason finish = FinishReason::kStop;
-  // The model's explanation when finish is kRefusal.
+  // The model's explanation when finish is kRefusal; what the answer held
+  // instead of text when finish is kMalformed.
   std::string refusal;
   // Summed over every attempt that reported usage.
   v1::TokenUsage usage;

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "absl/strings/match.h"
 #include "nlohmann/json.hpp"
 #include "services/common/llm/anthropic_provider.h"
 #include "services/common/llm/http_client.h"
@@ -321,16 +322,46 @@ TEST_F(ProviderRetryTest, BackoffDoublesWithJitterWithinItsBounds) {
 
 TEST_F(ProviderRetryTest, UsageOfAFailedCallRidesOnTheStatus) {
   config_.retry.max_retries = 0;
-  // A 200 with usage but no usable message: billed by the provider, so counted.
-  http_.Enqueue(Response(200, R"({"model":"m","choices":[{"index":0,"finish_reason":"stop",
-      "message":{"role":"assistant","content":null}}],
+  // A 200 with usage but no choices: billed by the provider, so counted.
+  http_.Enqueue(Response(200, R"({"model":"m","choices":[],
       "usage":{"prompt_tokens":40,"completion_tokens":6,"total_tokens":46}})"));
   OpenAiProvider provider(config_, &http_, [this](absl::Duration d) { sleeps_.push_back(d); });
   const auto result = provider.Complete({.model = "m", .max_output_tokens = 5});
-  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("content")));
+  EXPECT_THAT(result, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("choices")));
   const v1::TokenUsage usage = BilledUsageOf(result.status());
   EXPECT_EQ(usage.input_tokens(), 40);
   EXPECT_EQ(usage.output_tokens(), 6);
+}
+
+TEST_F(ProviderRetryTest, NullContentAndToolCallsAreMalformedOnceAndCounted) {
+  // Billed, complete answers that hold no text: one call, no retry, usage kept.
+  for (const std::string message :
+       {R"({"role":"assistant","content":null})",
+        R"({"role":"assistant","content":null,"tool_calls":[{"id":"c","type":"function",
+           "function":{"name":"f","arguments":"{}"}}]})"}) {
+    FakeHttpClient http;
+    http.Enqueue(Response(200, R"({"model":"m","choices":[{"index":0,"finish_reason":"stop","message":)" +
+                                   message + R"(}],"usage":{"prompt_tokens":40,"completion_tokens":6}})"));
+    OpenAiProvider provider(config_, &http, [this](absl::Duration d) { sleeps_.push_back(d); });
+    const auto result = provider.Complete({.model = "m", .max_output_tokens = 5});
+    ASSERT_THAT(result, IsOk());
+    EXPECT_EQ(result->finish, FinishReason::kMalformed);
+    EXPECT_THAT(result->refusal, HasSubstr(absl::StrContains(message, "tool_calls") ? "tool calls" : "null"));
+    EXPECT_EQ(result->usage.input_tokens(), 40);
+    EXPECT_EQ(result->usage.output_tokens(), 6);
+    EXPECT_EQ(http.requests().size(), 1u);
+  }
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(ProviderRetryTest, NonUtf8PromptTextIsReplacedInsideTheJsonOnly) {
+  http_.Enqueue(Response(200, R"({"model":"m","choices":[{"index":0,"finish_reason":"stop",
+      "message":{"role":"assistant","content":"ok"}}]})"));
+  OpenAiProvider provider(config_, &http_, [this](absl::Duration d) { sleeps_.push_back(d); });
+  // A Latin-1 file quoted in the prompt: "caf\xe9".
+  ASSERT_THAT(provider.Complete({.model = "m", .user = "caf\xe9", .max_output_tokens = 5}), IsOk());
+  ASSERT_EQ(http_.requests().size(), 1u);
+  EXPECT_THAT(http_.requests()[0].body, HasSubstr("caf\xef\xbf\xbd"));
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/common/files.h"
+#include "services/common/patch/patch.h"
 #include "services/gitadapter/hunk_applier.h"
-#include "services/gitadapter/unified_diff.h"
 
 namespace autopack::gitadapter {
 namespace {
@@ -30,11 +30,11 @@ TEST(CorpusReplayTest, EveryCorpusInputBehaves) {
   for (const std::string& name : names) {
     absl::StatusOr<std::string> text = ReadFile(absl::StrCat(dir, "/", name));
     ASSERT_TRUE(text.ok()) << text.status();
-    const absl::StatusOr<Patch> patch = ParseUnifiedDiff(*text);
+    const absl::StatusOr<patch::Patch> patch = patch::ParsePatch(*text);
     if (absl::StartsWith(name, "ok_")) {
       ASSERT_TRUE(patch.ok()) << name << ": " << patch.status();
       EXPECT_FALSE(patch->files.empty()) << name;
-      for (const FilePatch& file : patch->files) ApplyHunks("", file.hunks);
+      for (const patch::FilePatch& file : patch->files) ApplyHunks("", file.hunks);
     } else if (absl::StartsWith(name, "bad_")) {
       EXPECT_EQ(patch.status().code(), absl::StatusCode::kInvalidArgument) << name;
     }

@@ -22,11 +22,12 @@ ABSL_LIBS=(-labsl_statusor -labsl_status -labsl_cord -labsl_cordz_info -labsl_co
 
 "${CLANG}" -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -I"${SRC}" \
-  "${SRC}/services/gitadapter/fuzz/unified_diff_fuzzer.cc" \
-  "${SRC}/services/gitadapter/unified_diff.cc" \
+  "${SRC}/services/gitadapter/fuzz/patch_fuzzer.cc" \
+  "${SRC}/services/common/patch/patch.cc" \
+  "${SRC}/services/common/text.cc" \
   "${SRC}/services/gitadapter/hunk_applier.cc" \
   "${SRC}/services/gitadapter/path_safety.cc" \
-  "${SRC}/services/gitadapter/glob.cc" \
+  "${SRC}/services/common/glob.cc" \
   -o "${OUT}/fuzzer" "${ABSL_LIBS[@]}"
 
 status=0
