@@ -33,7 +33,7 @@ Auditor::Auditor(const llm::LlmClient* llm, AuditorConfig config,
     : llm_(llm), config_(std::move(config)), cache_(std::move(cache_options)) {}
 
 absl::StatusOr<v1::ReviewPatchResponse> Auditor::ReviewPatch(
-    const v1::ReviewPatchRequest& request) {
+    const v1::ReviewPatchRequest& request, absl::Time deadline) {
   if (request.patch().empty()) return absl::InvalidArgumentError("patch is empty");
   RETURN_IF_ERROR(llm::CheckModelCall({request.has_phase() ? &request.phase() : nullptr,
                                        &request.context_files(), &request.model(),
@@ -54,11 +54,12 @@ absl::StatusOr<v1::ReviewPatchResponse> Auditor::ReviewPatch(
   v1::ReviewPatchRequest keyless = request;
   keyless.clear_idempotency_key();
   return cache_.GetOrCompute(request.idempotency_key(), keyless.SerializeAsString(),
-                             [&] { return Review(request, focus->second); });
+                             [&] { return Review(request, focus->second, deadline); });
 }
 
 absl::StatusOr<v1::ReviewPatchResponse> Auditor::Review(const v1::ReviewPatchRequest& request,
-                                                        const std::string& focus) {
+                                                        const std::string& focus,
+                                                        absl::Time deadline) {
   const std::vector<std::string> extra(request.protected_paths().begin(),
                                        request.protected_paths().end());
   StaticReview checks = RunStaticChecks(request.patch(), config_, extra);
@@ -69,8 +70,9 @@ absl::StatusOr<v1::ReviewPatchResponse> Auditor::Review(const v1::ReviewPatchReq
     response.set_summary("The patch does not parse, so the model was not consulted.");
   } else {
     std::vector<v1::Issue> found(response.issues().begin(), response.issues().end());
-    ASSIGN_OR_RETURN(llm::PricedCompletion answer,
-                     llm_->Complete(request.model(), BuildReviewPrompt(request, focus, found)));
+    llm::CompletionRequest prompt = BuildReviewPrompt(request, focus, found);
+    prompt.deadline = deadline;
+    ASSIGN_OR_RETURN(llm::PricedCompletion answer, llm_->Complete(request.model(), prompt));
     *response.mutable_usage() = answer.completion.usage;
     response.set_cost_micro_usd(answer.cost_micro_usd);
     response.set_model_used(answer.model);

@@ -3,6 +3,7 @@
 #define AUTOPACK_SERVICES_AUDITOR_AUDITOR_H_
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "autopack/v1/auditor.pb.h"
 #include "services/auditor/auditor_config.h"
 #include "services/common/llm/idempotency_cache.h"
@@ -23,12 +24,15 @@ class Auditor {
   // "review_failed" issue, so an unreviewed patch is never approved.
   // Errors: INVALID_ARGUMENT for a bad request, an unknown profile or a model
   // without provider or price; the provider's errors otherwise. The same
-  // idempotency_key returns the stored response without another model call.
-  absl::StatusOr<v1::ReviewPatchResponse> ReviewPatch(const v1::ReviewPatchRequest& request);
+  // idempotency_key returns the stored response without another model call
+  // (a failure the provider billed is stored too, with its usage). No
+  // provider request starts after `deadline`.
+  absl::StatusOr<v1::ReviewPatchResponse> ReviewPatch(
+      const v1::ReviewPatchRequest& request, absl::Time deadline = absl::InfiniteFuture());
 
  private:
   absl::StatusOr<v1::ReviewPatchResponse> Review(const v1::ReviewPatchRequest& request,
-                                                 const std::string& focus);
+                                                 const std::string& focus, absl::Time deadline);
 
   const llm::LlmClient* llm_;
   const AuditorConfig config_;

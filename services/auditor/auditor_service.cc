@@ -4,9 +4,10 @@
 
 namespace autopack::auditor {
 
-grpc::Status AuditorServiceImpl::ReviewPatch(grpc::ServerContext*, const v1::ReviewPatchRequest* request,
+grpc::Status AuditorServiceImpl::ReviewPatch(grpc::ServerContext* context,
+                                            const v1::ReviewPatchRequest* request,
                                             v1::ReviewPatchResponse* response) {
-  return ToGrpcResponse(core_->ReviewPatch(*request), response);
+  return ToGrpcResponse(core_->ReviewPatch(*request, ProviderDeadline(*context)), response);
 }
 
 }  // namespace autopack::auditor

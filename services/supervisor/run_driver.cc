@@ -109,6 +109,7 @@ absl::Status RunDriver::Load() {
   options.started_at = record_.run.has_started_at()
                            ? absl::FromUnixSeconds(record_.run.started_at().seconds())
                            : absl::Now();
+  started_at_ = options.started_at;
   journal_ = std::make_unique<policy::InMemoryLedgerJournal>();
   options.journal = journal_.get();
   options.on_warning = [this](const v1::BudgetWarning& w) { pending_warnings_.push_back(w); };
@@ -226,6 +227,20 @@ absl::Status RunDriver::CheckpointOrStop(absl::string_view step) {
   if (!absl::StartsWith(step, "record_")) {
     RETURN_IF_ERROR(RefreshCancel(&cancelled_));
     if (cancelled_) return absl::CancelledError("run cancelled: " + record_.cancel_reason);
+    // max_wall_time ends the run here, at every safe point, not only when the
+    // next call asks the ledger for a reservation.
+    const absl::Duration max_wall = absl::Seconds(spec_.max_wall_time().seconds()) +
+                                    absl::Nanoseconds(spec_.max_wall_time().nanos());
+    if (max_wall > absl::ZeroDuration()) {
+      const absl::Duration ran = absl::Now() - started_at_;
+      if (ran > max_wall) {
+        wall_time_reason_ = absl::StrCat("run '", spec_.run_id(), "' has run ",
+                                         absl::FormatDuration(ran), ", past its max wall time of ",
+                                         absl::FormatDuration(max_wall), " (stopped before ",
+                                         step, ")");
+        return absl::DeadlineExceededError(wall_time_reason_);
+      }
+    }
   }
   if (ctx_.options.before_side_effect) return ctx_.options.before_side_effect(step);
   return absl::OkStatus();
@@ -249,6 +264,10 @@ absl::Status RunDriver::Drive() {
   if (!status.ok() && cancelled_) {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, current_phase_,
                   v1::PHASE_STATE_CANCELLED);
+  }
+  if (!status.ok() && !wall_time_reason_.empty()) {
+    return Finish(v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED, wall_time_reason_, current_phase_,
+                  v1::PHASE_STATE_BUDGET_EXHAUSTED);
   }
   const DriverOptions& o = ctx_.options;
   if (IsTransientPeerError(status) && o.max_peer_outage > absl::ZeroDuration() &&

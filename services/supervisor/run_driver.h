@@ -195,6 +195,10 @@ class RunDriver {
   std::map<std::string, int32_t> issue_counts_;
   // Set when a checkpoint found CancelRun's flag; the phase it was in.
   bool cancelled_ = false;
+  // Start of the run (as the ledger counts it), and the reason set when a
+  // safe point found the run past its max_wall_time.
+  absl::Time started_at_ = absl::InfinitePast();
+  std::string wall_time_reason_;
   // Providers that answered UNAVAILABLE while this driver ran.
   std::set<std::string> unavailable_providers_;
   std::string current_phase_;

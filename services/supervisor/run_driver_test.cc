@@ -13,6 +13,9 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "absl/time/clock.h"
+#include "services/common/billed_usage.h"
+#include "services/common/grpc_status.h"
 #include "services/common/status_matchers.h"
 #include "services/supervisor/store/sqlite_store.h"
 
@@ -372,6 +375,68 @@ TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
   ASSERT_THAT(totals, IsOk());
   EXPECT_EQ(totals->reserved_tokens, 0);
   EXPECT_LE(totals->settled_tokens, 40000);
+}
+
+// A Builder call that failed after the provider billed answers: the usage on
+// the gRPC status is settled, not released, and the next attempt goes on.
+TEST_F(RunDriverTest, UsageOfABilledFailureIsSettledFromTheGrpcStatus) {
+  bool failed_once = false;
+  ON_CALL(*builder_, GeneratePatch(_, _, _))
+      .WillByDefault(Invoke([this, &failed_once](grpc::ClientContext*,
+                                                 const v1::GeneratePatchRequest& r,
+                                                 v1::GeneratePatchResponse* out) {
+        builder_requests_.push_back(r);
+        if (!failed_once) {
+          failed_once = true;
+          absl::Status billed = absl::ResourceExhaustedError("rate limited after 2 answers");
+          v1::TokenUsage usage;
+          usage.set_input_tokens(3000);
+          usage.set_output_tokens(77);
+          AddBilledUsage(usage, &billed);
+          return ToGrpcStatus(billed);
+        }
+        out->set_outcome(v1::PATCH_OUTCOME_OK);
+        out->set_patch("--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n");
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(call_input_tokens_);
+        return grpc::Status::OK;
+      }));
+  const v1::RunSpec spec = Spec(1);
+  const RunRecord record = CreateAndDrive(spec);
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_SUCCESS) << record.run.state_reason();
+  // The failed call, the second Builder call and the Auditor call.
+  ExpectLedgerSettled(spec, 3);
+  auto entries = store_->ReadLedger(spec.run_id());
+  ASSERT_THAT(entries, IsOk());
+  int64_t billed_output = 0;
+  for (const policy::LedgerEntry& e : *entries) {
+    if (e.kind == policy::LedgerEntryKind::kSettle) billed_output += e.usage.output_tokens();
+  }
+  EXPECT_GE(billed_output, 77);
+}
+
+// The ledger refuses reservations past max_wall_time; a slow step with no
+// model call after it (here the review, before the patch is applied) is
+// stopped at the next safe point too.
+TEST_F(RunDriverTest, PastMaxWallTimeTheRunEndsAtTheNextSafePoint) {
+  ON_CALL(*auditor_, ReviewPatch(_, _, _))
+      .WillByDefault(Invoke([](grpc::ClientContext*, const v1::ReviewPatchRequest& r,
+                               v1::ReviewPatchResponse* out) {
+        absl::SleepFor(absl::Milliseconds(2100));  // a slow review outlasts the run's time
+        out->set_approved(true);
+        out->set_model_used(r.model());
+        out->mutable_usage()->set_input_tokens(100);
+        return grpc::Status::OK;
+      }));
+  EXPECT_CALL(*git_, ApplyPatch(_, _, _)).Times(0);
+  v1::RunSpec spec = Spec(1);
+  spec.mutable_max_wall_time()->set_seconds(1);
+  const RunRecord record = CreateAndDrive(spec);
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED);
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("past its max wall time of 1s"));
+  EXPECT_THAT(record.run.state_reason(), HasSubstr("stopped before apply_patch"));
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_BUDGET_EXHAUSTED);
+  ExpectLedgerSettled(spec, 2);  // both billed answers are still settled
 }
 
 TEST_F(RunDriverTest, CancelRequestedBeforeStartEndsCancelled) {
