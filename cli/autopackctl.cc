@@ -1,8 +1,11 @@
 // autopackctl: the command line for the Supervisor (DESIGN.md §5).
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -15,7 +18,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "autopack/v1/supervisor.grpc.pb.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "cli/live_view.h"
 #include "cli/plan.h"
+#include "cli/run_text.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/auth.h"
 #include "services/common/client.h"
@@ -61,22 +69,6 @@ constexpr char kUsage[] =
     "  token hash [--name=N --rights=R] read a token on stdin, print its SHA-256 (or entry)\n"
     "Authentication: --token_file=F or AUTOPACK_TOKEN; keep tokens out of argv.\n"
     "Exit codes: 0 ok (watch: run succeeded), 1 error, 2 usage, 3 run ended unsuccessfully.";
-
-std::string Usd(int64_t micro) { return absl::StrFormat("$%.6f", micro / 1e6); }
-
-std::string Tokens(const v1::TokenUsage& u) {
-  return absl::StrCat(u.input_tokens() + u.cached_input_tokens() + u.cache_write_tokens(),
-                      " in (", u.cached_input_tokens(), " cached",
-                      u.cache_write_tokens() > 0
-                          ? absl::StrCat(", ", u.cache_write_tokens(), " cache writes")
-                          : std::string(),
-                      ") / ",
-                      u.output_tokens() + u.reasoning_tokens(), " out");
-}
-
-std::string Short(const std::string& name, absl::string_view prefix) {
-  return absl::StartsWith(name, prefix) ? name.substr(prefix.size()) : name;
-}
 
 void PrintJson(const google::protobuf::Message& message) {
   std::string json;
@@ -177,11 +169,55 @@ class Ctl {
     return FromGrpcStatus(((*stub_).*method)(&context, request, response));
   }
 
-  // Follows the run; returns its final state.
+  // Follows the run; returns its final state. On a terminal (without
+  // --json) the run is a live view redrawn in place, its elapsed time ticking
+  // each second; otherwise each event is a line.
   absl::StatusOr<v1::RunState> Watch(const std::string& run_id) {
+    if (!absl::GetFlag(FLAGS_json) && isatty(STDOUT_FILENO)) {
+      LiveFrame frame;
+      absl::Notification done;
+      std::thread ticker([&] {
+        while (!done.WaitForNotificationWithTimeout(absl::Seconds(1))) frame.Draw();
+      });
+      absl::StatusOr<v1::RunState> state = Follow(run_id, [&](const v1::RunEvent& e) { frame.Apply(e); });
+      done.Notify();
+      ticker.join();
+      return state;
+    }
+    return Follow(run_id, [](const v1::RunEvent& e) { PrintEvent(e); });
+  }
+
+ private:
+  // The live view and the frame last written, redrawn by events and ticks.
+  class LiveFrame {
+   public:
+    void Apply(const v1::RunEvent& event) {
+      absl::MutexLock lock(&mu_);
+      view_.Apply(event);
+      DrawLocked();
+    }
+    void Draw() {
+      absl::MutexLock lock(&mu_);
+      if (!shown_.empty()) DrawLocked();
+    }
+
+   private:
+    void DrawLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      const std::string next = view_.Render(absl::Now());
+      std::cout << LiveView::Erase(shown_) << next << std::flush;
+      shown_ = next;
+    }
+    absl::Mutex mu_;
+    LiveView view_ ABSL_GUARDED_BY(mu_);
+    std::string shown_ ABSL_GUARDED_BY(mu_);
+  };
+
+  // Reads the run's events until it ends, handing each to `on_event`; a
+  // broken stream is resumed after the last sequence seen.
+  template <typename OnEvent>
+  absl::StatusOr<v1::RunState> Follow(const std::string& run_id, OnEvent on_event) {
     v1::RunState state = v1::RUN_STATE_UNSPECIFIED;
     int64_t after = 0;
-    // A broken stream is resumed from the last sequence seen.
     for (int reconnects = 0; reconnects < 20; ++reconnects) {
       grpc::ClientContext context;
       v1::WatchRunRequest request;
@@ -194,7 +230,7 @@ class Ctl {
         if (event.has_snapshot()) state = event.snapshot().state();
         if (event.has_run_state()) state = event.run_state().to();
         if (event.has_snapshot() && after > 0 && !absl::GetFlag(FLAGS_json)) continue;
-        PrintEvent(event);
+        on_event(event);
       }
       const grpc::Status status = reader->Finish();
       if (supervisor::IsFinalRunState(state)) return state;
@@ -206,7 +242,6 @@ class Ctl {
     return absl::UnavailableError("lost the Supervisor while watching " + run_id);
   }
 
- private:
   std::unique_ptr<v1::SupervisorService::Stub> stub_;
   ClientOptions options_;
 };

@@ -30,14 +30,14 @@ absl::StatusOr<int64_t> PositiveField(const ConfigNode& model, absl::string_view
   return value;
 }
 
-constexpr std::pair<EditFormat, absl::string_view> kEditFormats[] = {
-    {EditFormat::kUnifiedDiff, "unified_diff"},
-    {EditFormat::kSearchReplace, "search_replace"},
-    {EditFormat::kApplyPatch, "apply_patch"},
-    {EditFormat::kWholeFile, "whole_file"},
+constexpr std::pair<v1::EditFormat, absl::string_view> kEditFormats[] = {
+    {v1::UNIFIED_DIFF, "unified_diff"},
+    {v1::SEARCH_REPLACE, "search_replace"},
+    {v1::APPLY_PATCH, "apply_patch"},
+    {v1::WHOLE_FILE, "whole_file"},
 };
 
-absl::optional<EditFormat> ParseEditFormat(absl::string_view text) {
+absl::optional<v1::EditFormat> ParseEditFormat(absl::string_view text) {
   for (const auto& [format, name] : kEditFormats) {
     if (name == text) return format;
   }
@@ -49,7 +49,7 @@ int64_t CeilDiv(__int128 a, int64_t b) { return static_cast<int64_t>((a + b - 1)
 
 }  // namespace
 
-absl::string_view EditFormatName(EditFormat format) {
+absl::string_view EditFormatName(v1::EditFormat format) {
   for (const auto& [known, name] : kEditFormats) {
     if (known == format) return name;
   }
@@ -121,7 +121,7 @@ absl::StatusOr<PriceTable> PriceTable::FromConfig(const ConfigNode& root) {
     ASSIGN_OR_RETURN(info.structured_output, model.GetBool("structured_output", false));
     if (absl::optional<ConfigNode> format = model.Find("edit_format")) {
       ASSIGN_OR_RETURN(std::string text, format->AsString());
-      absl::optional<EditFormat> parsed = ParseEditFormat(text);
+      absl::optional<v1::EditFormat> parsed = ParseEditFormat(text);
       if (!parsed.has_value()) {
         return format->Error(absl::StrCat("edit_format must be unified_diff, search_replace, "
                                           "apply_patch or whole_file, got \"",

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "autopack/v1/builder.pb.h"
 #include "autopack/v1/common.pb.h"
 #include "services/common/config.h"
 
@@ -32,11 +33,9 @@ struct ModelPrice {
   }
 };
 
-// The edit format the Builder asks a model to write its change in.
-enum class EditFormat { kUnifiedDiff, kSearchReplace, kApplyPatch, kWholeFile };
-
+// The catalog's name of an edit format (GeneratePatchRequest.edit_format):
 // "unified_diff", "search_replace", "apply_patch", "whole_file".
-absl::string_view EditFormatName(EditFormat format);
+absl::string_view EditFormatName(v1::EditFormat format);
 
 struct ModelInfo {
   ModelPrice price;
@@ -48,7 +47,8 @@ struct ModelInfo {
   bool reasoning = false;
   // Accepts a JSON schema for its answer; required of auditor models.
   bool structured_output = false;
-  EditFormat edit_format = EditFormat::kUnifiedDiff;
+  // The edit format the Builder asks this model to write its change in.
+  v1::EditFormat edit_format = v1::UNIFIED_DIFF;
 };
 
 class PriceTable {
