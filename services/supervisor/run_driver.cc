@@ -742,6 +742,11 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
   v1::GeneratePatchRequest request;
   *request.mutable_phase() = *pc.phase;
   request.set_model(reservation->model);
+  // The format the catalog says this model writes best (the model is known
+  // to the catalog: it was reserved at its price).
+  if (absl::StatusOr<ModelInfo> info = ctx_.policy->prices.Info(reservation->model); info.ok()) {
+    request.set_edit_format(info->edit_format);
+  }
   for (const v1::ContextFile& f : *context) *request.add_context_files() = f;
   for (const v1::AttemptFeedback& f : feedback) *request.add_feedback() = f;
   request.set_max_output_tokens(static_cast<int32_t>(reservation->output_limit));

@@ -226,6 +226,11 @@ TEST_F(RunDriverTest, SucceedsFirstTime) {
   EXPECT_THAT(builder_requests_[0].idempotency_key(), HasSubstr("run-1/rsv-"));
   EXPECT_GT(builder_requests_[0].max_output_tokens(), 0);
   EXPECT_EQ(builder_requests_[0].model(), "openai/gpt-4o-mini");
+  // Asked for the edit format the catalog (config/pricing.yaml) names for it.
+  auto info = policy_->prices.Info("openai/gpt-4o-mini");
+  ASSERT_THAT(info, IsOk());
+  EXPECT_EQ(builder_requests_[0].edit_format(), info->edit_format);
+  EXPECT_NE(builder_requests_[0].edit_format(), v1::EDIT_FORMAT_UNSPECIFIED);
   EXPECT_EQ(builder_requests_[0].context_files_size(), 1);
   auto events = store_->ReadEvents("run-1", 0, 1000);
   ASSERT_THAT(events, IsOk());
