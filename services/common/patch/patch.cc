@@ -419,6 +419,18 @@ class Parser {
                                  : (absl::StartsWith(f.minus, "a/") && absl::StartsWith(f.plus, "b/"));
       old_path = git_style ? StripSide(f.minus, 'a') : f.minus;
       new_path = git_style ? StripSide(f.plus, 'b') : f.plus;
+      // `diff -ru pkg.orig pkg` names the same file under two top directories
+      // ("bc.orig/dc/stack.c", "bc/dc/stack.c"); a plain diff cannot rename,
+      // so the one reading is the path below them (git apply's -p1).
+      if (!git_style && !old_path.empty() && !new_path.empty()) {
+        const size_t old_slash = old_path.find('/');
+        const size_t new_slash = new_path.find('/');
+        if (old_slash != std::string::npos && new_slash != std::string::npos &&
+            old_path.substr(0, old_slash) != new_path.substr(0, new_slash) &&
+            old_path.substr(old_slash + 1) == new_path.substr(new_slash + 1)) {
+          old_path = new_path = old_path.substr(old_slash + 1);
+        }
+      }
       if (old_path.empty() && !f.git_a.empty() && !f.new_file_mode) old_path = f.git_a;
       if (new_path.empty() && !f.git_b.empty() && !f.deleted_file_mode) new_path = f.git_b;
     }

@@ -115,6 +115,28 @@ TEST(ParsePatchTest, PlainDiffKeepsPathsWithoutGitPrefixesAndDropsTimestamps) {
   EXPECT_EQ(patch->files[0].hunks[0].lines.size(), 3u);
 }
 
+TEST(ParsePatchTest, PlainDiffOfTwoTreesNamesThePathBelowThem) {
+  // What `diff -ru bc.orig bc` writes, as in Debian's quilt patches.
+  auto patch = ParsePatch(
+      "--- bc.orig/dc/stack.c\n"
+      "+++ bc/dc/stack.c\n"
+      "@@ -1 +1 @@\n"
+      "-a\n"
+      "+b\n"
+      "--- src/one.c\n"
+      "+++ lib/two.c\n"
+      "@@ -1 +1 @@\n"
+      "-a\n"
+      "+b\n");
+  ASSERT_THAT(patch, IsOk());
+  ASSERT_EQ(patch->files.size(), 2u);
+  EXPECT_EQ(patch->files[0].old_path, "dc/stack.c");
+  EXPECT_EQ(patch->files[0].new_path, "dc/stack.c");
+  // Different paths below the top directory: kept as written.
+  EXPECT_EQ(patch->files[1].old_path, "src/one.c");
+  EXPECT_EQ(patch->files[1].new_path, "lib/two.c");
+}
+
 TEST(ParsePatchTest, QuotedPathsAreUnquoted) {
   auto patch = ParsePatch(
       "--- \"a/t\\303\\244b\\tx\"\n"
