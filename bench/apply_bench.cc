@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench/shell.h"
 #include "benchmark/benchmark.h"
 #include "services/common/files.h"
 #include "services/gitadapter/hunk_applier.h"
@@ -24,15 +25,7 @@ constexpr int kLines = 5000;
 constexpr int kHunks = 100;
 constexpr int kDrift = 20;
 
-std::string Run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  pclose(pipe);
-  return out;
-}
+using bench::RunShell;
 
 struct Fixture {
   std::string base;     // the file as the patch expects it
@@ -74,7 +67,7 @@ const Fixture& GetFixture() {
     f->drifted += f->base;
     (void)WriteFileAtomically(f->dir + "/a", f->base);
     (void)WriteFileAtomically(f->dir + "/b", edited);
-    f->patch = Run(absl::StrCat("cd ", f->dir, " && git diff --no-index a b | ",
+    f->patch = RunShell(absl::StrCat("cd ", f->dir, " && git diff --no-index a b | ",
                                 "sed -e 's#a/a#a/big.txt#g' -e 's#b/b#b/big.txt#g'"));
     git_libgit2_init();
     git_repository_init(&f->repo, (f->dir + "/repo").c_str(), /*is_bare=*/1);

@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -21,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/shell.h"
 #include "services/common/files.h"
 #include "services/gitadapter/check_runner.h"
 #include "services/gitadapter/gitadapter.h"
@@ -31,13 +31,11 @@ namespace {
 
 namespace ga = gitadapter;
 
+// Runs `command`; exits the benchmark when it fails.
 std::string Run(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  if (pclose(pipe) != 0) {
+  int status = 0;
+  std::string out = bench::RunShell(command, &status);
+  if (status != 0) {
     fprintf(stderr, "failed: %s\n%s\n", command.c_str(), out.c_str());
     exit(1);
   }
