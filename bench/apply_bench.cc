@@ -6,7 +6,6 @@
 // as model-written diffs are.
 #include <git2.h>
 
-#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
