@@ -54,7 +54,7 @@ ABSL_FLAG(absl::Duration, max_peer_outage, absl::Hours(1),
           "DONE_FAILED_ENVIRONMENT; 0 waits forever");
 ABSL_FLAG(std::string, crash_before, "",
           "crash testing only: STEP:N kills this process with SIGKILL at the N-th "
-          "checkpoint named STEP: before a side effect (open_workspace, generate_patch, "
+          "checkpoint named STEP: before a side effect (open_workspace, preflight_checks, generate_patch, "
           "review_patch, apply_patch, run_checks, rollback) or between a service's answer "
           "and its commit (record_build, record_review, record_apply, record_checks)");
 

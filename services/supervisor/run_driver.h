@@ -41,8 +41,9 @@ struct DriverOptions {
   // Author of the integration-branch commits.
   std::string author_name = "Autopack";
   std::string author_email = "autopack@localhost";
-  // Called before every side effect ("open_workspace", "generate_patch",
-  // "review_patch", "apply_patch", "run_checks", "rollback") and between a
+  // Called before every side effect ("open_workspace", "preflight_checks",
+  // "generate_patch", "review_patch", "apply_patch", "run_checks",
+  // "rollback") and between a
   // peer's answer and its commit ("record_build", "record_review",
   // "record_apply", "record_checks"); a non-OK status stops the driver there.
   // Crash tests kill the process from here.
