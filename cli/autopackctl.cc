@@ -28,6 +28,7 @@
 #include "services/common/auth.h"
 #include "services/common/client.h"
 #include "services/common/grpc_status.h"
+#include "services/common/pricing.h"
 #include "services/common/sha256.h"
 #include "services/supervisor/run_state.h"
 
@@ -46,6 +47,10 @@ ABSL_FLAG(bool, watch, false, "submit: then watch the run until it ends");
 ABSL_FLAG(std::string, state, "", "list: only runs in this state, e.g. RUN_STATE_RUNNING");
 ABSL_FLAG(std::string, project, "", "list/issues: project id");
 ABSL_FLAG(std::string, reason, "cancelled with autopackctl", "cancel: reason recorded");
+ABSL_FLAG(std::string, max_cost, "", "budget: new cost cap in USD (e.g. 2.50)");
+ABSL_FLAG(int64_t, max_tokens, 0, "budget: new token cap");
+ABSL_FLAG(std::string, tier, "", "budget: raise this tier's caps instead of the run's");
+ABSL_FLAG(std::string, phase, "", "budget: raise this phase's caps instead of the run's");
 ABSL_FLAG(std::string, name, "", "token new/hash: caller name for the callers-file entry");
 ABSL_FLAG(std::string, rights, "",
           "token new/hash: comma-separated rights (submit, read, cancel, admin, service)");
@@ -63,6 +68,8 @@ constexpr char kUsage[] =
     "  get RUN_ID                       a run with its tiers and phases\n"
     "  list [--state=S] [--project=P]   runs, newest first\n"
     "  cancel RUN_ID [--reason=TEXT]    stop a run at its next safe point\n"
+    "  budget RUN_ID [--max-cost=USD] [--max-tokens=N] [--tier=ID | --phase=ID]\n"
+    "                                   raise the caps of a run paused at one; it resumes\n"
     "  usage RUN_ID                     tokens and cost by tier, phase and model\n"
     "  issues RUN_ID | --project=P      distinct issues of a run, or a project's backlog\n"
     "  token new --name=N --rights=R,R  print a new random token, then its --auth_file entry\n"
@@ -438,6 +445,42 @@ int Main(const std::vector<std::string>& args) {
     json ? PrintJson(run) : PrintRun(run);
     return 0;
   }
+  if (command == "budget") {
+    if (!need_arg()) return 2;
+    v1::Budget cap;
+    cap.set_max_tokens(absl::GetFlag(FLAGS_max_tokens));
+    if (const std::string usd = absl::GetFlag(FLAGS_max_cost); !usd.empty()) {
+      absl::StatusOr<int64_t> micro = PriceTable::ParseUsdToMicro(usd);
+      if (!micro.ok()) {
+        std::cerr << "autopackctl budget: --max-cost: " << micro.status().message() << "\n";
+        return 2;
+      }
+      cap.set_max_cost_micro_usd(*micro);
+    }
+    const std::string tier = absl::GetFlag(FLAGS_tier), phase = absl::GetFlag(FLAGS_phase);
+    if ((cap.max_tokens() == 0 && cap.max_cost_micro_usd() == 0) ||
+        (!tier.empty() && !phase.empty())) {
+      std::cerr << "autopackctl budget: give --max-cost and/or --max-tokens, and at most one of "
+                   "--tier and --phase\n";
+      return 2;
+    }
+    v1::RaiseBudgetRequest request;
+    request.set_run_id(args[1]);
+    if (!tier.empty()) {
+      (*request.mutable_tiers())[tier] = cap;
+    } else if (!phase.empty()) {
+      (*request.mutable_phases())[phase] = cap;
+    } else {
+      *request.mutable_run() = cap;
+    }
+    v1::Run run;
+    if (absl::Status s = ctl.Unary(&v1::SupervisorService::Stub::RaiseBudget, request, &run);
+        !s.ok()) {
+      return Fail(s);
+    }
+    json ? PrintJson(run) : PrintRun(run);
+    return 0;
+  }
   if (command == "usage") {
     if (!need_arg()) return 2;
     v1::GetUsageRequest request;
@@ -502,7 +545,20 @@ int Main(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(autopack::cli::kUsage);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  // The budget flags are documented as --max-cost and --max-tokens; Abseil
+  // spells flag names with underscores only.
+  std::vector<std::string> spelled;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    for (const char* flag : {"--max-cost", "--max-tokens"}) {
+      if (absl::StartsWith(arg, flag)) arg[5] = '_';
+    }
+    spelled.push_back(std::move(arg));
+  }
+  std::vector<char*> spelled_argv;
+  for (std::string& arg : spelled) spelled_argv.push_back(arg.data());
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(spelled_argv.size()), spelled_argv.data());
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return autopack::cli::Main(args);
 }

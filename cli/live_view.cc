@@ -69,6 +69,11 @@ void LiveView::Apply(const v1::RunEvent& event) {
           event.run_state().to() != v1::RUN_STATE_CREATED) {
         *run_.mutable_finished_at() = event.time();
       }
+      // Resumed after a pause: the clock runs again, under the raised caps.
+      if (event.run_state().to() == v1::RUN_STATE_RUNNING) run_.clear_finished_at();
+      if (event.run_state().has_budget()) {
+        *run_.mutable_spec()->mutable_budget() = event.run_state().budget();
+      }
       break;
     case v1::RunEvent::kTierState:
       if (v1::TierStatus* tier = Tier(event.tier_state().tier_id())) tier->set_state(event.tier_state().to());

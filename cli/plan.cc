@@ -79,7 +79,8 @@ absl::Status ParsePhase(const ConfigNode& node, v1::PhaseSpec* phase) {
 absl::StatusOr<v1::RunSpec> RunSpecFromPlan(const ConfigNode& plan) {
   RETURN_IF_ERROR(plan.CheckKeys({"run_id", "project_id", "repo", "base_ref", "check_command",
                                   "check_timeout", "safety_profile", "max_phases",
-                                  "max_wall_time", "budget", "tiers", "labels"}));
+                                  "max_wall_time", "budget", "on_budget_exhausted", "tiers",
+                                  "labels"}));
   v1::RunSpec spec;
   ASSIGN_OR_RETURN(*spec.mutable_run_id(), plan.GetString("run_id", ""));
   ASSIGN_OR_RETURN(*spec.mutable_project_id(), plan.GetString("project_id", ""));
@@ -102,6 +103,16 @@ absl::StatusOr<v1::RunSpec> RunSpecFromPlan(const ConfigNode& plan) {
     }
   }
   RETURN_IF_ERROR(SetBudget(plan, spec.mutable_budget()));
+  if (absl::optional<ConfigNode> action = plan.Find("on_budget_exhausted")) {
+    ASSIGN_OR_RETURN(std::string text, action->AsString());
+    if (text == "PAUSE") {
+      spec.set_on_budget_exhausted(v1::BUDGET_EXHAUSTED_ACTION_PAUSE);
+    } else if (text == "FAIL") {
+      spec.set_on_budget_exhausted(v1::BUDGET_EXHAUSTED_ACTION_FAIL);
+    } else {
+      return action->Error(absl::StrCat("expected PAUSE or FAIL, got \"", text, "\""));
+    }
+  }
   if (absl::optional<ConfigNode> labels = plan.Find("labels")) {
     ASSIGN_OR_RETURN(auto entries, labels->Entries());
     for (const auto& [key, value] : entries) {

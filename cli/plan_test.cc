@@ -63,5 +63,20 @@ TEST(PlanTest, BudgetsAreExactMicroDollars) {
   EXPECT_EQ(spec->budget().max_tokens(), 10);
 }
 
+TEST(PlanTest, OnBudgetExhaustedIsPauseOrFail) {
+  auto fail = ConfigNode::Parse("check_command: make\non_budget_exhausted: FAIL\ntiers: []\n",
+                                "plan.yaml");
+  ASSERT_THAT(fail, IsOk());
+  auto spec = RunSpecFromPlan(*fail);
+  ASSERT_THAT(spec, IsOk());
+  EXPECT_EQ(spec->on_budget_exhausted(), v1::BUDGET_EXHAUSTED_ACTION_FAIL);
+  auto typo = ConfigNode::Parse("check_command: make\non_budget_exhausted: STOP\ntiers: []\n",
+                                "plan.yaml");
+  ASSERT_THAT(typo, IsOk());
+  EXPECT_THAT(RunSpecFromPlan(*typo),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("plan.yaml:2:"), HasSubstr("PAUSE or FAIL"))));
+}
+
 }  // namespace
 }  // namespace autopack::cli

@@ -260,6 +260,8 @@ absl::Status RunDriver::Drive() {
   if (record_.cancel_requested) {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, "", v1::PHASE_STATE_CANCELLED);
   }
+  // Only RaiseBudget (which makes it RUNNING) or CancelRun moves a paused run.
+  if (record_.run.state() == v1::RUN_STATE_PAUSED_BUDGET) return absl::OkStatus();
   absl::Status status = DriveTiers();
   if (!status.ok() && cancelled_) {
     return Finish(v1::RUN_STATE_CANCELLED, record_.cancel_reason, current_phase_,
@@ -404,6 +406,9 @@ absl::Status RunDriver::DriveTier(const v1::TierSpec& tier, bool* run_ended) {
     RETURN_IF_ERROR(DrivePhase(tier, phase, &end));
     if (end.has_value()) {
       *run_ended = true;
+      if (end->run_state == v1::RUN_STATE_PAUSED_BUDGET) {
+        return Pause(tier.tier_id(), phase.phase_id(), end->reason);
+      }
       return Finish(end->run_state, end->reason, phase.phase_id(), end->phase_state);
     }
   }
@@ -565,7 +570,12 @@ int64_t RunDriver::PromptBytes(const v1::PhaseSpec& phase,
 absl::StatusOr<RunDriver::AttemptResult> RunDriver::ReservationFailure(const absl::Status& status,
                                                                        PhaseEnd* end) {
   if (status.code() != absl::StatusCode::kResourceExhausted) return status;
-  *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED, v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
+  // A token or cost cap can be raised, so the run waits for that unless its
+  // spec asks to fail; max_phases and max_wall_time end it.
+  const bool pause = policy::IsCapShortfall(status) &&
+                     spec_.on_budget_exhausted() != v1::BUDGET_EXHAUSTED_ACTION_FAIL;
+  *end = PhaseEnd{v1::PHASE_STATE_BUDGET_EXHAUSTED,
+                  pause ? v1::RUN_STATE_PAUSED_BUDGET : v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED,
                   std::string(status.message())};
   return AttemptResult::kPhaseEnded;
 }
@@ -729,6 +739,13 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Build(
     const PhaseContext& pc, const std::vector<v1::AttemptFeedback>& feedback,
     AttemptRecord* attempt, PhaseEnd* end) {
   const std::string& phase_id = pc.phase->phase_id();
+  // A phase that paused at a cap before this call builds again once resumed.
+  if (PhaseStatusOf(phase_id).state() != v1::PHASE_STATE_BUILDING) {
+    Transition t;
+    SetPhaseState(&t, pc.tier->tier_id(), phase_id, v1::PHASE_STATE_BUILDING, attempt->attempt,
+                  "");
+    RETURN_IF_ERROR(Commit(std::move(t)).status());
+  }
   absl::StatusOr<std::vector<v1::ContextFile>> context = ReadContext(*pc.phase);
   if (!context.ok()) return PeerFailure(context.status(), "reading context files", end);
   int64_t feedback_bytes = 0;
@@ -1016,6 +1033,22 @@ absl::StatusOr<RunDriver::AttemptResult> RunDriver::Check(const PhaseContext& pc
   if (check.tests_failed() > 0) absl::StrAppend(&why, ", ", check.tests_failed(), " tests failed");
   // The rollback and the attempt's end are recorded together.
   return FailAttempt(pc, attempt, f, why, rolled->head_sha());
+}
+
+absl::Status RunDriver::Pause(const std::string& tier_id, const std::string& phase_id,
+                              const std::string& reason) {
+  for (const std::string& id : ledger_->OpenReservations()) {
+    RETURN_IF_ERROR(ledger_->Release(id));
+  }
+  Transition t;
+  t.run.state = v1::RUN_STATE_PAUSED_BUDGET;
+  const std::string why = absl::StrCat("paused at a budget cap: ", reason,
+                                       " (raise it with RaiseBudget to resume)");
+  t.run.state_reason = why;
+  SetPhaseState(&t, tier_id, phase_id, v1::PHASE_STATE_BUDGET_EXHAUSTED,
+                PhaseStatusOf(phase_id).attempts(), reason);
+  t.events.push_back(RunStateEvent(record_.run.state(), v1::RUN_STATE_PAUSED_BUDGET, why));
+  return Commit(std::move(t)).status();
 }
 
 absl::Status RunDriver::Finish(v1::RunState state, const std::string& reason,

@@ -145,12 +145,18 @@ class RunDriver {
   // phase, its context and `extra` bytes (feedback, the patch under review).
   static int64_t PromptBytes(const v1::PhaseSpec& phase,
                              const std::vector<v1::ContextFile>& context, int64_t extra);
-  // RESOURCE_EXHAUSTED from the ledger ends the phase BUDGET_EXHAUSTED; other
-  // errors are returned.
+  // RESOURCE_EXHAUSTED from the ledger ends the phase BUDGET_EXHAUSTED and
+  // pauses the run (a token or cost cap, unless the spec says FAIL) or ends
+  // it; other errors are returned.
   absl::StatusOr<AttemptResult> ReservationFailure(const absl::Status& status, PhaseEnd* end);
 
   // Commits `t` plus staged ledger entries and warning events.
   absl::StatusOr<CommitResult> Commit(Transition t);
+  // Pauses the run at a cap: releases every reservation, marks the phase
+  // BUDGET_EXHAUSTED and the run PAUSED_BUDGET; the tier stays RUNNING and the
+  // phase's attempt stays open, so a resumed run goes on with that call.
+  absl::Status Pause(const std::string& tier_id, const std::string& phase_id,
+                     const std::string& reason);
   // Final transition of the run: phase/tier/run states, skipped rest,
   // released reservations.
   absl::Status Finish(v1::RunState state, const std::string& reason,

@@ -139,6 +139,8 @@ class RunDriverTest : public ::testing::Test {
     RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
                      [lease] { return lease; }, [] { return false; });
     EXPECT_THAT(driver.Drive(), IsOk());
+    // As the Supervisor does once a drive ends well (a paused run, too).
+    EXPECT_THAT(store_->ReleaseLease(lease), IsOk());
     auto record = store_->GetRun(spec.run_id());
     EXPECT_THAT(record, IsOk());
     return *record;
@@ -363,12 +365,13 @@ TEST_F(RunDriverTest, OutOfAttemptsFailsThePhaseAndTheRun) {
   ExpectLedgerSettled(spec, 2 * max_attempts);
 }
 
-TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
+TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReservedWhenTheSpecSaysFail) {
   // Each call reports 15k tokens; the run may spend 40k. Phase 1 fits (its
   // reservations are checked against what is left), phase 2's builder cannot.
   call_input_tokens_ = 15000;
   v1::RunSpec spec = Spec(2);
   spec.mutable_budget()->set_max_tokens(40000);
+  spec.set_on_budget_exhausted(v1::BUDGET_EXHAUSTED_ACTION_FAIL);
   const RunRecord record = CreateAndDrive(spec);
   EXPECT_EQ(record.run.state(), v1::RUN_STATE_DONE_FAILED_BUDGET_EXHAUSTED)
       << record.run.state_reason();
@@ -380,6 +383,72 @@ TEST_F(RunDriverTest, BudgetExhaustedMidRunEndsTheRunWithNothingReserved) {
   ASSERT_THAT(totals, IsOk());
   EXPECT_EQ(totals->reserved_tokens, 0);
   EXPECT_LE(totals->settled_tokens, 40000);
+}
+
+// By default a cap pauses the run with nothing reserved; once the cap is
+// raised (ResumeRun) the run is claimable again and goes on with the call
+// that did not fit, without redoing the completed phase.
+TEST_F(RunDriverTest, ACapPausesTheRunAndARaisedCapResumesItWhereItStopped) {
+  call_input_tokens_ = 15000;
+  v1::RunSpec spec = Spec(2);
+  spec.mutable_budget()->set_max_tokens(40000);
+  const RunRecord paused = CreateAndDrive(spec);
+  EXPECT_EQ(paused.run.state(), v1::RUN_STATE_PAUSED_BUDGET) << paused.run.state_reason();
+  EXPECT_THAT(paused.run.state_reason(), HasSubstr("40000"));
+  EXPECT_FALSE(paused.run.has_finished_at());
+  EXPECT_EQ(paused.run.tiers(0).state(), v1::TIER_STATE_RUNNING);
+  EXPECT_EQ(Phase(paused, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
+  EXPECT_EQ(Phase(paused, 0, 1).state(), v1::PHASE_STATE_BUDGET_EXHAUSTED);
+  ExpectLedgerSettled(spec, 2);
+  EXPECT_EQ(builder_requests_.size(), 1u);
+  // Paused is not runnable: nobody claims it.
+  auto none = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->empty());
+
+  spec.mutable_budget()->set_max_tokens(100000);
+  ASSERT_THAT(store_->ResumeRun(spec.run_id(), spec, {}), IsOk());
+  EXPECT_THAT(store_->ResumeRun(spec.run_id(), spec, {}),
+              StatusHasCode(absl::StatusCode::kFailedPrecondition));
+  auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
+  ASSERT_THAT(leases, IsOk());
+  ASSERT_EQ(leases->size(), 1u);
+  const Lease lease = leases->at(0);
+  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                   [lease] { return lease; }, [] { return false; });
+  ASSERT_THAT(driver.Drive(), IsOk());
+  auto done = store_->GetRun(spec.run_id());
+  ASSERT_THAT(done, IsOk());
+  EXPECT_EQ(done->run.state(), v1::RUN_STATE_DONE_SUCCESS) << done->run.state_reason();
+  EXPECT_EQ(done->run.branch(), paused.run.branch());
+  EXPECT_EQ(Phase(*done, 0, 1).state(), v1::PHASE_STATE_COMPLETE);
+  EXPECT_EQ(Phase(*done, 0, 1).attempts(), 1);  // the paused attempt went on
+  EXPECT_EQ(builder_requests_.size(), 2u);      // phase 1 was not built again
+  EXPECT_EQ(apply_requests_.size(), 2u);
+  ExpectLedgerSettled(spec, 4);
+  auto totals = Ledger(spec)->Totals("run");
+  ASSERT_THAT(totals, IsOk());
+  EXPECT_LE(totals->settled_tokens, 100000);
+}
+
+// A paused run that is cancelled is claimed once more, to end it CANCELLED.
+TEST_F(RunDriverTest, CancellingAPausedRunEndsIt) {
+  call_input_tokens_ = 15000;
+  v1::RunSpec spec = Spec(2);
+  spec.mutable_budget()->set_max_tokens(40000);
+  ASSERT_EQ(CreateAndDrive(spec).run.state(), v1::RUN_STATE_PAUSED_BUDGET);
+  ASSERT_THAT(store_->RequestCancel(spec.run_id(), "not worth more"), IsOk());
+  auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
+  ASSERT_THAT(leases, IsOk());
+  ASSERT_EQ(leases->size(), 1u);
+  const Lease lease = leases->at(0);
+  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
+                   [lease] { return lease; }, [] { return false; });
+  ASSERT_THAT(driver.Drive(), IsOk());
+  auto record = store_->GetRun(spec.run_id());
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(Phase(*record, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
 }
 
 // A Builder call that failed after the provider billed answers: the usage on

@@ -168,6 +168,11 @@ absl::Status ValidateRunSpec(const v1::RunSpec& spec, const RunSpecLimits& limit
     problems.Add("safety_profile", absl::StrCat(static_cast<int>(spec.safety_profile()),
                                                 " is not a SafetyProfile value"));
   }
+  if (!v1::BudgetExhaustedAction_IsValid(spec.on_budget_exhausted())) {
+    problems.Add("on_budget_exhausted",
+                 absl::StrCat(static_cast<int>(spec.on_budget_exhausted()),
+                              " is not a BudgetExhaustedAction value"));
+  }
   CheckBudget(spec.budget(), "budget", &problems);
   CheckDuration(spec.check_timeout(), limits.max_check_timeout, "check_timeout", &problems);
   CheckDuration(spec.max_wall_time(), limits.max_wall_time, "max_wall_time", &problems);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/common/logging.h"
+#include "services/common/text.h"
 #include "services/common/status_macros.h"
 #include "services/supervisor/policy/budget_ledger.h"
 #include "services/supervisor/policy/issue_tracking.h"
@@ -34,6 +35,28 @@ void AttachUsage(const v1::UsageReport& report, v1::Run* run) {
       }
     }
   }
+}
+
+// Applies the non-zero fields of `raised` to `cap`; INVALID_ARGUMENT (naming
+// `path`) for a negative value or one that would lower the cap.
+absl::Status RaiseCap(const v1::Budget& raised, const std::string& path, v1::Budget* cap) {
+  auto raise = [&](int64_t to, int64_t* current, absl::string_view field) -> absl::Status {
+    if (to == 0) return absl::OkStatus();
+    if (to < 0) return absl::InvalidArgumentError(absl::StrCat(path, ".", field, ": must not be negative"));
+    if (*current == 0 || to < *current) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ".", field, ": ", to, " would lower the cap (",
+          *current == 0 ? std::string("unlimited") : absl::StrCat(*current), ")"));
+    }
+    *current = to;
+    return absl::OkStatus();
+  };
+  int64_t tokens = cap->max_tokens(), cost = cap->max_cost_micro_usd();
+  RETURN_IF_ERROR(raise(raised.max_tokens(), &tokens, "max_tokens"));
+  RETURN_IF_ERROR(raise(raised.max_cost_micro_usd(), &cost, "max_cost_micro_usd"));
+  cap->set_max_tokens(tokens);
+  cap->set_max_cost_micro_usd(cost);
+  return absl::OkStatus();
 }
 
 std::string NewRunId() {
@@ -375,6 +398,62 @@ absl::StatusOr<v1::PreviewRunResponse> Supervisor::PreviewRun(
   RETURN_IF_ERROR(ValidateRunSpec(request.spec(), options_.spec_limits));
   RETURN_IF_ERROR(CheckAgainstPolicy(request.spec()));
   return policy::PreviewRun(request.spec(), *policy_);
+}
+
+absl::StatusOr<v1::Run> Supervisor::RaiseBudget(const v1::RaiseBudgetRequest& request,
+                                                const Caller& caller) {
+  if (request.run_id().empty()) return absl::InvalidArgumentError("run_id: must be set");
+  if (request.tiers_size() > options_.spec_limits.max_tiers ||
+      request.phases_size() > options_.spec_limits.max_phases) {
+    return absl::InvalidArgumentError("tiers, phases: more entries than a run can have");
+  }
+  ASSIGN_OR_RETURN(RunRecord record, GetRunAs(request.run_id(), caller));
+  if (record.run.state() != v1::RUN_STATE_PAUSED_BUDGET) {
+    return absl::FailedPreconditionError(absl::StrCat("run ", request.run_id(), " is ",
+                                                      v1::RunState_Name(record.run.state()),
+                                                      ", not paused at a budget cap"));
+  }
+  v1::RunSpec spec = record.run.spec();
+  RETURN_IF_ERROR(RaiseCap(request.run(), "run", spec.mutable_budget()));
+  std::map<std::string, v1::Budget> tiers(request.tiers().begin(), request.tiers().end());
+  std::map<std::string, v1::Budget> phases(request.phases().begin(), request.phases().end());
+  for (v1::TierSpec& tier : *spec.mutable_tiers()) {
+    if (auto it = tiers.find(tier.tier_id()); it != tiers.end()) {
+      RETURN_IF_ERROR(RaiseCap(it->second, absl::StrCat("tiers[\"", tier.tier_id(), "\"]"),
+                               tier.mutable_budget()));
+      tiers.erase(it);
+    }
+    for (v1::PhaseSpec& phase : *tier.mutable_phases()) {
+      if (auto it = phases.find(phase.phase_id()); it != phases.end()) {
+        RETURN_IF_ERROR(RaiseCap(it->second, absl::StrCat("phases[\"", phase.phase_id(), "\"]"),
+                                 phase.mutable_budget()));
+        phases.erase(it);
+      }
+    }
+  }
+  if (!tiers.empty() || !phases.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        tiers.empty() ? "phases[\"" : "tiers[\"",
+        ClipForMessage(tiers.empty() ? phases.begin()->first : tiers.begin()->first, 64),
+        "\"]: the run has no such ", tiers.empty() ? "phase" : "tier"));
+  }
+  RETURN_IF_ERROR(CheckAgainstPolicy(spec));
+  const std::string reason = absl::StrCat(
+      "budget raised", caller.name.empty() ? "" : " by " + caller.name, " (run cap ",
+      spec.budget().max_tokens(), " tokens, ", spec.budget().max_cost_micro_usd(),
+      " micro-USD; 0 is unlimited); resuming");
+  v1::RunEvent resumed;
+  resumed.mutable_run_state()->set_from(v1::RUN_STATE_PAUSED_BUDGET);
+  resumed.mutable_run_state()->set_to(v1::RUN_STATE_RUNNING);
+  resumed.mutable_run_state()->set_reason(reason);
+  *resumed.mutable_run_state()->mutable_budget() = spec.budget();
+  RETURN_IF_ERROR(store_->ResumeRun(request.run_id(), spec, {resumed}));
+  {
+    absl::MutexLock lock(&mu_);
+    nudged_ = true;
+  }
+  ASSIGN_OR_RETURN(record, store_->GetRun(request.run_id()));
+  return RunWithUsage(std::move(record));
 }
 
 absl::Status Supervisor::WatchRun(const v1::WatchRunRequest& request, const Caller& caller,

@@ -76,6 +76,13 @@ class Supervisor {
   absl::StatusOr<v1::UsageReport> GetUsage(const v1::GetUsageRequest& request,
                                            const Caller& caller);
   absl::StatusOr<v1::PreviewRunResponse> PreviewRun(const v1::PreviewRunRequest& request);
+  // Raises the caps of a run paused at one (RUN_STATE_PAUSED_BUDGET), stores
+  // them with the run's spec and makes the run claimable again: it goes on
+  // from the call that did not fit, on the same branch. Caps only go up (a
+  // zero field keeps a cap; an absent cap is unlimited already).
+  // FAILED_PRECONDITION unless paused; INVALID_ARGUMENT names the field.
+  absl::StatusOr<v1::Run> RaiseBudget(const v1::RaiseBudgetRequest& request,
+                                      const Caller& caller);
 
   // Calls `emit` with the run's snapshot (sequence 0), then each event with a
   // sequence above request.after_sequence, in order, until the run has ended

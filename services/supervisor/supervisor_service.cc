@@ -34,7 +34,10 @@ MethodRights SupervisorServiceImpl::Rights() {
   return {{"CreateRun", Right::kSubmit}, {"PreviewRun", Right::kSubmit},
           {"GetRun", Right::kRead},      {"ListRuns", Right::kRead},
           {"WatchRun", Right::kRead},    {"GetUsage", Right::kRead},
-          {"ListIssues", Right::kRead},  {"CancelRun", Right::kCancel}};
+          {"ListIssues", Right::kRead},  {"CancelRun", Right::kCancel},
+          // More spend on a run is a submitter's decision; Supervisor::RaiseBudget
+          // also holds it to the run's creator (or admin).
+          {"RaiseBudget", Right::kSubmit}};
 }
 
 grpc::Status SupervisorServiceImpl::CreateRun(grpc::ServerContext* context,
@@ -62,6 +65,13 @@ grpc::Status SupervisorServiceImpl::CancelRun(grpc::ServerContext* context,
                                               v1::Run* response) {
   return AsCaller(*context, authenticator_, response,
                   [&](const Caller& caller) { return core_->CancelRun(*request, caller); });
+}
+
+grpc::Status SupervisorServiceImpl::RaiseBudget(grpc::ServerContext* context,
+                                                const v1::RaiseBudgetRequest* request,
+                                                v1::Run* response) {
+  return AsCaller(*context, authenticator_, response,
+                  [&](const Caller& caller) { return core_->RaiseBudget(*request, caller); });
 }
 
 grpc::Status SupervisorServiceImpl::ListIssues(grpc::ServerContext* context,

@@ -29,6 +29,8 @@ class SupervisorServiceImpl final : public v1::SupervisorService::Service {
                        v1::ListRunsResponse* response) override;
   grpc::Status CancelRun(grpc::ServerContext* context, const v1::CancelRunRequest* request,
                         v1::Run* response) override;
+  grpc::Status RaiseBudget(grpc::ServerContext* context, const v1::RaiseBudgetRequest* request,
+                           v1::Run* response) override;
   grpc::Status ListIssues(grpc::ServerContext* context, const v1::ListIssuesRequest* request,
                          v1::ListIssuesResponse* response) override;
   grpc::Status GetUsage(grpc::ServerContext* context, const v1::GetUsageRequest* request,

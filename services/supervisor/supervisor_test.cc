@@ -174,5 +174,68 @@ TEST_F(SupervisorOwnershipTest, WithoutAuthenticationRunsBelongToNobodyAndAllAre
               StatusHasCode(absl::StatusCode::kPermissionDenied));
 }
 
+// Puts a stored run where a driver leaves it at a cap: PAUSED_BUDGET, no lease.
+void PauseInStore(Store* store, const std::string& run_id) {
+  absl::StatusOr<std::vector<Lease>> leases = store->ClaimRuns("test", 1, absl::Minutes(1));
+  ASSERT_THAT(leases, IsOk());
+  ASSERT_EQ(leases->size(), 1u);
+  Transition pause;
+  pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
+  ASSERT_THAT(store->Commit(leases->at(0), pause), IsOk());
+  ASSERT_THAT(store->ReleaseLease(leases->at(0)), IsOk());
+}
+
+TEST_F(SupervisorOwnershipTest, RaiseBudgetRaisesThePausedRunsCapsDurablyForItsOwnerOnly) {
+  v1::CreateRunRequest create = Request("alices", "hello");
+  create.mutable_spec()->mutable_budget()->set_max_tokens(40000);
+  create.mutable_spec()->mutable_tiers(0)->mutable_budget()->set_max_cost_micro_usd(1000000);
+  ASSERT_THAT(core_->CreateRun(create, User("alice")), IsOk());
+  v1::RaiseBudgetRequest raise;
+  raise.set_run_id("alices");
+  raise.mutable_run()->set_max_tokens(100000);
+  EXPECT_THAT(core_->RaiseBudget(raise, User("alice")),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("not paused")));
+  PauseInStore(store_.get(), "alices");
+
+  EXPECT_THAT(core_->RaiseBudget(raise, User("bob")),
+              StatusHasCode(absl::StatusCode::kPermissionDenied));
+  v1::RaiseBudgetRequest lower = raise;
+  lower.mutable_run()->set_max_tokens(30000);
+  EXPECT_THAT(core_->RaiseBudget(lower, User("alice")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("run.max_tokens")));
+  v1::RaiseBudgetRequest uncapped = raise;  // p1 has no cap: it is unlimited already
+  (*uncapped.mutable_phases())["p1"].set_max_tokens(50000);
+  EXPECT_THAT(core_->RaiseBudget(uncapped, User("alice")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unlimited")));
+  v1::RaiseBudgetRequest unknown = raise;
+  (*unknown.mutable_phases())["p9"].set_max_tokens(1);
+  EXPECT_THAT(core_->RaiseBudget(unknown, User("alice")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("p9")));
+  absl::StatusOr<RunRecord> stored = store_->GetRun("alices");
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->run.state(), v1::RUN_STATE_PAUSED_BUDGET);  // refused raises change nothing
+
+  (*raise.mutable_tiers())["t1"].set_max_cost_micro_usd(5000000);
+  absl::StatusOr<v1::Run> resumed = core_->RaiseBudget(raise, User("alice"));
+  ASSERT_THAT(resumed, IsOk());
+  EXPECT_EQ(resumed->state(), v1::RUN_STATE_RUNNING);
+  stored = store_->GetRun("alices");
+  ASSERT_THAT(stored, IsOk());
+  EXPECT_EQ(stored->run.spec().budget().max_tokens(), 100000);
+  EXPECT_EQ(stored->run.spec().tiers(0).budget().max_cost_micro_usd(), 5000000);
+  absl::StatusOr<std::vector<v1::RunEvent>> events = store_->ReadEvents("alices", 0);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->back().run_state().to(), v1::RUN_STATE_RUNNING);
+  EXPECT_THAT(events->back().run_state().reason(), HasSubstr("100000 tokens"));
+  // Resumed once: a second raise finds it running. The created spec still
+  // identifies the run for a retried CreateRun.
+  EXPECT_THAT(core_->RaiseBudget(raise, User("alice")),
+              StatusHasCode(absl::StatusCode::kFailedPrecondition));
+  absl::StatusOr<v1::CreateRunResponse> again = core_->CreateRun(create, User("alice"));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->already_existed());
+}
+
 }  // namespace
 }  // namespace autopack::supervisor

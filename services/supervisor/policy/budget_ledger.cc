@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/billed_usage.h"
@@ -264,7 +265,14 @@ absl::StatusOr<Reservation> BudgetLedger::Grant(const CallRequest& call, const P
     }
     return reservation;
   }
-  return absl::ResourceExhaustedError(DescribeShortfall(call, path, floor, step_down_note));
+  absl::Status shortfall =
+      absl::ResourceExhaustedError(DescribeShortfall(call, path, floor, step_down_note));
+  shortfall.SetPayload(kCapShortfallPayload, absl::Cord("cap"));
+  return shortfall;
+}
+
+bool IsCapShortfall(const absl::Status& status) {
+  return absl::IsResourceExhausted(status) && status.GetPayload(kCapShortfallPayload).has_value();
 }
 
 absl::Status BudgetLedger::Append(LedgerEntry& entry) {

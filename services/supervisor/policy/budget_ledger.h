@@ -54,6 +54,14 @@
 
 namespace autopack::policy {
 
+// Status payload type URL that marks a Reserve error as a token or cost cap
+// the call does not fit under (not max_phases or max_wall_time).
+inline constexpr char kCapShortfallPayload[] = "type.autopack/budget.cap_shortfall";
+
+// True for Reserve's RESOURCE_EXHAUSTED of a token or cost cap: the run may
+// pause there and go on once a caller raises the cap.
+bool IsCapShortfall(const absl::Status& status);
+
 struct ScopeLimit {
   std::string id;
   v1::Budget cap;  // zero fields: no cap in that dimension
@@ -146,8 +154,9 @@ class BudgetLedger {
       const PolicyConfig& config, Options options, const std::vector<LedgerEntry>& entries);
 
   // INVALID_ARGUMENT for a malformed call or unknown tier/phase/model;
-  // RESOURCE_EXHAUSTED when no allowed variant of the call fits, or the run
-  // is past max_phases or max_wall_time. Journal errors are returned as is
+  // RESOURCE_EXHAUSTED when no allowed variant of the call fits (marked so
+  // that IsCapShortfall is true: raising a cap can help), or the run is past
+  // max_phases or max_wall_time (unmarked). Journal errors are returned as is
   // and leave the ledger unchanged.
   absl::StatusOr<Reservation> Reserve(const CallRequest& call) ABSL_LOCKS_EXCLUDED(mu_);
   // `model` is the model that answered (empty: the reserved one; a dated

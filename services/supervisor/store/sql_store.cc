@@ -389,16 +389,8 @@ absl::StatusOr<CreateRunResult> SqlStore::CreateRun(const v1::RunSpec& spec,
             absl::StrCat("tiers[", t, "].phases[", p, "] (", tier.phases(p).phase_id(), ")")));
       }
     }
-    for (int64_t i = 0; i < n_events; ++i) {
-      v1::RunEvent event = events[i];
-      event.set_run_id(spec.run_id());
-      event.set_sequence(i + 1);
-      if (!event.has_time()) SetTimestamp(Micros(absl::Now()), event.mutable_time());
-      RETURN_IF_ERROR(c.Query("INSERT INTO run_events (run_id, sequence, event) "
-                              "VALUES ($1, $2, $3)",
-                              {spec.run_id(), i + 1, ProtoArg(event)})
-                          .status());
-    }
+    int64_t last_sequence = 0;
+    RETURN_IF_ERROR(AppendEvents(c, spec.run_id(), events, &last_sequence, nullptr));
     ASSIGN_OR_RETURN(result.record, ReadRun(c, spec.run_id()));
     result.already_existed = false;
     return absl::OkStatus();
@@ -622,17 +614,7 @@ absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transiti
                    ProtoArg(issue)}));
       result.issue_occurrences.push_back(static_cast<int32_t>(rows.at(0).Int(0)));
     }
-    for (const v1::RunEvent& original : t.events) {
-      v1::RunEvent event = original;
-      event.set_run_id(run_id);
-      event.set_sequence(++last_sequence);
-      if (!event.has_time()) SetTimestamp(Micros(absl::Now()), event.mutable_time());
-      RETURN_IF_ERROR(c.Query("INSERT INTO run_events (run_id, sequence, event) "
-                              "VALUES ($1, $2, $3)",
-                              {run_id, event.sequence(), ProtoArg(event)})
-                          .status());
-      result.sequences.push_back(event.sequence());
-    }
+    RETURN_IF_ERROR(AppendEvents(c, run_id, t.events, &last_sequence, &result.sequences));
     if (!t.events.empty() && !dialect_.notify_events.empty()) {
       RETURN_IF_ERROR(c.Query(dialect_.notify_events, {run_id}).status());
     }
@@ -640,6 +622,57 @@ absl::StatusOr<CommitResult> SqlStore::Commit(const Lease& lease, const Transiti
   }));
   if (!t.events.empty()) NotifyEventsChanged();
   return result;
+}
+
+absl::Status SqlStore::AppendEvents(SqlConnection& c, const std::string& run_id,
+                                    const std::vector<v1::RunEvent>& events,
+                                    int64_t* last_sequence, std::vector<int64_t>* sequences) {
+  for (const v1::RunEvent& original : events) {
+    v1::RunEvent event = original;
+    event.set_run_id(run_id);
+    event.set_sequence(++*last_sequence);
+    if (!event.has_time()) SetTimestamp(Micros(absl::Now()), event.mutable_time());
+    RETURN_IF_ERROR(c.Query("INSERT INTO run_events (run_id, sequence, event) "
+                            "VALUES ($1, $2, $3)",
+                            {run_id, event.sequence(), ProtoArg(event)})
+                        .status());
+    if (sequences != nullptr) sequences->push_back(event.sequence());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqlStore::ResumeRun(const std::string& run_id, const v1::RunSpec& spec,
+                                 const std::vector<v1::RunEvent>& events) {
+  if (spec.run_id() != run_id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec of run '", spec.run_id(), "' given to resume run ", run_id));
+  }
+  RETURN_IF_ERROR(With(true, [&](SqlConnection& c) -> absl::Status {
+    ASSIGN_OR_RETURN(SqlRows rows, c.Query(Sql("SELECT state, last_sequence FROM runs "
+                                               "WHERE run_id = $1 ROW_LOCK"),
+                                           {run_id}));
+    if (rows.empty()) return absl::NotFoundError(absl::StrCat("run ", run_id, " not found"));
+    const auto state = static_cast<v1::RunState>(rows[0].Int(0));
+    if (state != v1::RUN_STATE_PAUSED_BUDGET) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "run ", run_id, " is ", v1::RunState_Name(state), ", not paused at a budget cap"));
+    }
+    int64_t last_sequence = rows[0].Int(1);
+    RETURN_IF_ERROR(AppendEvents(c, run_id, events, &last_sequence, nullptr));
+    // spec_hash stays the hash of the spec the run was created with, so a
+    // retried CreateRun of that spec still finds the run.
+    RETURN_IF_ERROR(c.Query("UPDATE runs SET spec = $2, state = $3, last_sequence = $4 "
+                            "WHERE run_id = $1",
+                            {run_id, SqlArg::Bytes(DeterministicBytes(spec)),
+                             static_cast<int>(v1::RUN_STATE_RUNNING), last_sequence})
+                        .status());
+    if (!events.empty() && !dialect_.notify_events.empty()) {
+      RETURN_IF_ERROR(c.Query(dialect_.notify_events, {run_id}).status());
+    }
+    return absl::OkStatus();
+  }));
+  if (!events.empty()) NotifyEventsChanged();
+  return absl::OkStatus();
 }
 
 absl::Status SqlStore::LeaseLost(SqlConnection& c, const Lease& lease) {
@@ -659,13 +692,15 @@ absl::StatusOr<std::vector<Lease>> SqlStore::ClaimRuns(const std::string& owner,
         SqlRows rows,
         c.Query(Sql("UPDATE runs SET lease_owner = $1, lease_epoch = lease_epoch + 1, "
                     "lease_expires_us = NOW_US + $2 WHERE run_id IN ("
-                    "SELECT run_id FROM runs WHERE state IN ($4, $5) AND "
+                    "SELECT run_id FROM runs WHERE (state IN ($4, $5) OR "
+                    "(state = $6 AND cancel_requested = 1)) AND "
                     "(lease_owner = '' OR lease_expires_us <= NOW_US) "
                     "ORDER BY created_us, run_id LIMIT $3 CLAIM_LOCK) "
                     "RETURNING run_id, lease_epoch, lease_expires_us"),
                 {owner, absl::ToInt64Microseconds(ttl), max_runs,
                  static_cast<int>(v1::RUN_STATE_CREATED),
-                 static_cast<int>(v1::RUN_STATE_RUNNING)}));
+                 static_cast<int>(v1::RUN_STATE_RUNNING),
+                 static_cast<int>(v1::RUN_STATE_PAUSED_BUDGET)}));
     for (const SqlRow& row : rows) {
       leases.push_back(
           Lease{row.Text(0), owner, row.Int(1), absl::FromUnixMicros(row.Int(2))});

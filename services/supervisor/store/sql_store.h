@@ -35,6 +35,8 @@ class SqlStore : public Store {
   absl::StatusOr<RunRecord> GetRun(const std::string& run_id) override;
   absl::StatusOr<ListRunsPage> ListRuns(const ListRunsQuery& query) override;
   absl::Status RequestCancel(const std::string& run_id, const std::string& reason) override;
+  absl::Status ResumeRun(const std::string& run_id, const v1::RunSpec& spec,
+                         const std::vector<v1::RunEvent>& events) override;
   absl::StatusOr<CommitResult> Commit(const Lease& lease, const Transition& transition) override;
   absl::StatusOr<std::vector<Lease>> ClaimRuns(const std::string& owner, int max_runs,
                                                absl::Duration ttl) override;
@@ -77,6 +79,11 @@ class SqlStore : public Store {
   absl::Status CheckFence(SqlConnection& c, const Lease& lease, int64_t* last_sequence);
   // The error for a lease whose conditional update matched nothing.
   absl::Status LeaseLost(SqlConnection& c, const Lease& lease);
+  // Appends `events` numbered after *last_sequence (advanced past them);
+  // their sequences go to `sequences` when not null.
+  absl::Status AppendEvents(SqlConnection& c, const std::string& run_id,
+                            const std::vector<v1::RunEvent>& events, int64_t* last_sequence,
+                            std::vector<int64_t>* sequences);
   absl::Status AppendLedger(SqlConnection& c, const std::string& run_id,
                             const policy::LedgerEntry& entry);
 

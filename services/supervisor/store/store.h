@@ -182,13 +182,22 @@ class Store : public policy::IssueBacklogStore {
   virtual absl::Status RequestCancel(const std::string& run_id,
                                      const std::string& reason) = 0;
 
+  // Resumes a run paused at a budget cap: stores `spec` (the run's spec with
+  // raised caps; its run_id must be run_id) as the run's spec, sets it
+  // RUNNING (claimable again) and appends `events`, in one transaction.
+  // Unfenced: a paused run has no driver. FAILED_PRECONDITION unless the run
+  // is RUN_STATE_PAUSED_BUDGET, so of concurrent resumes one wins. The spec
+  // hash stays that of the created spec (CreateRun retries still match).
+  virtual absl::Status ResumeRun(const std::string& run_id, const v1::RunSpec& spec,
+                                 const std::vector<v1::RunEvent>& events) = 0;
+
   // Applies `transition` to lease.run_id atomically, fenced by `lease`:
   // ABORTED (and nothing written) if the lease is no longer held.
   virtual absl::StatusOr<CommitResult> Commit(const Lease& lease,
                                               const Transition& transition) = 0;
 
-  // Claims up to `max_runs` runs in CREATED or RUNNING whose lease is absent or
-  // expired, oldest first, for `owner` until now + `ttl` (database clock).
+  // Claims up to `max_runs` runs in CREATED or RUNNING (or PAUSED_BUDGET with
+  // a cancel requested, to be ended) whose lease is absent or expired, oldest first, for `owner` until now + `ttl` (database clock).
   // Concurrent claimers (any number of replicas) never get the same run.
   virtual absl::StatusOr<std::vector<Lease>> ClaimRuns(const std::string& owner,
                                                        int max_runs,

@@ -805,6 +805,60 @@ TEST_P(StoreTest, RequestCancelMarksALiveRunOnly) {
   EXPECT_THAT(store_->RequestCancel("nope", "x"), StatusHasCode(absl::StatusCode::kNotFound));
 }
 
+// --- Pause at a budget cap -------------------------------------------------
+
+TEST_P(StoreTest, APausedRunIsNotClaimedUntilResumedWithItsNewSpec) {
+  const Lease lease = CreateAndClaim("r1");
+  Transition pause;
+  pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
+  ASSERT_THAT(store_->Commit(lease, pause), IsOk());
+  ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  absl::StatusOr<std::vector<Lease>> none = store_->ClaimRuns("b", 10, absl::Minutes(1));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_THAT(*none, SizeIs(0));
+
+  v1::RunSpec raised = MakeSpec("r1");
+  raised.mutable_budget()->set_max_tokens(123456);
+  v1::RunEvent resumed;
+  resumed.mutable_run_state()->set_from(v1::RUN_STATE_PAUSED_BUDGET);
+  resumed.mutable_run_state()->set_to(v1::RUN_STATE_RUNNING);
+  EXPECT_THAT(store_->ResumeRun("r1", MakeSpec("r2"), {resumed}),
+              StatusHasCode(absl::StatusCode::kInvalidArgument));
+  ASSERT_THAT(store_->ResumeRun("r1", raised, {resumed}), IsOk());
+  EXPECT_THAT(store_->ResumeRun("r1", raised, {resumed}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("RUNNING")));
+  EXPECT_THAT(store_->ResumeRun("nope", MakeSpec("nope"), {}),
+              StatusHasCode(absl::StatusCode::kNotFound));
+  absl::StatusOr<RunRecord> record = store_->GetRun("r1");
+  ASSERT_THAT(record, IsOk());
+  EXPECT_EQ(record->run.state(), v1::RUN_STATE_RUNNING);
+  EXPECT_EQ(record->run.spec().budget().max_tokens(), 123456);
+  absl::StatusOr<std::vector<v1::RunEvent>> events = store_->ReadEvents("r1", 0, 1000);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_FALSE(events->empty());
+  EXPECT_EQ(events->back().sequence(), record->last_sequence);
+  EXPECT_EQ(events->back().run_state().to(), v1::RUN_STATE_RUNNING);
+  // The created spec still names the run for an idempotent CreateRun.
+  absl::StatusOr<CreateRunResult> again = store_->CreateRun(MakeSpec("r1"), "", {});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->already_existed);
+  absl::StatusOr<std::vector<Lease>> claimed = store_->ClaimRuns("b", 10, absl::Minutes(1));
+  ASSERT_THAT(claimed, IsOk());
+  EXPECT_THAT(*claimed, SizeIs(1));
+}
+
+TEST_P(StoreTest, APausedRunWithACancelRequestIsClaimedToEndIt) {
+  const Lease lease = CreateAndClaim("r1");
+  Transition pause;
+  pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
+  ASSERT_THAT(store_->Commit(lease, pause), IsOk());
+  ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  ASSERT_THAT(store_->RequestCancel("r1", "enough"), IsOk());
+  absl::StatusOr<std::vector<Lease>> claimed = store_->ClaimRuns("b", 10, absl::Minutes(1));
+  ASSERT_THAT(claimed, IsOk());
+  EXPECT_THAT(*claimed, SizeIs(1));
+}
+
 // --- Leases and fencing -----------------------------------------------------
 
 TEST_P(StoreTest, LeasesAreExclusiveRenewableAndFenceWrites) {
