@@ -132,6 +132,11 @@ class RunDriverTest : public ::testing::Test {
   // Creates the run, claims it and drives it to its end.
   RunRecord CreateAndDrive(const v1::RunSpec& spec) {
     EXPECT_THAT(store_->CreateRun(spec, "", {}), IsOk());
+    return ClaimAndDrive(spec.run_id());
+  }
+
+  // Claims the (one claimable) run and drives it until it ends or pauses.
+  RunRecord ClaimAndDrive(const std::string& run_id) {
     auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
     EXPECT_THAT(leases, IsOk());
     EXPECT_EQ(leases->size(), 1u);
@@ -141,7 +146,7 @@ class RunDriverTest : public ::testing::Test {
     EXPECT_THAT(driver.Drive(), IsOk());
     // As the Supervisor does once a drive ends well (a paused run, too).
     EXPECT_THAT(store_->ReleaseLease(lease), IsOk());
-    auto record = store_->GetRun(spec.run_id());
+    auto record = store_->GetRun(run_id);
     EXPECT_THAT(record, IsOk());
     return *record;
   }
@@ -410,19 +415,11 @@ TEST_F(RunDriverTest, ACapPausesTheRunAndARaisedCapResumesItWhereItStopped) {
   ASSERT_THAT(store_->ResumeRun(spec.run_id(), spec, {}), IsOk());
   EXPECT_THAT(store_->ResumeRun(spec.run_id(), spec, {}),
               StatusHasCode(absl::StatusCode::kFailedPrecondition));
-  auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
-  ASSERT_THAT(leases, IsOk());
-  ASSERT_EQ(leases->size(), 1u);
-  const Lease lease = leases->at(0);
-  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
-                   [lease] { return lease; }, [] { return false; });
-  ASSERT_THAT(driver.Drive(), IsOk());
-  auto done = store_->GetRun(spec.run_id());
-  ASSERT_THAT(done, IsOk());
-  EXPECT_EQ(done->run.state(), v1::RUN_STATE_DONE_SUCCESS) << done->run.state_reason();
-  EXPECT_EQ(done->run.branch(), paused.run.branch());
-  EXPECT_EQ(Phase(*done, 0, 1).state(), v1::PHASE_STATE_COMPLETE);
-  EXPECT_EQ(Phase(*done, 0, 1).attempts(), 1);  // the paused attempt went on
+  const RunRecord done = ClaimAndDrive(spec.run_id());
+  EXPECT_EQ(done.run.state(), v1::RUN_STATE_DONE_SUCCESS) << done.run.state_reason();
+  EXPECT_EQ(done.run.branch(), paused.run.branch());
+  EXPECT_EQ(Phase(done, 0, 1).state(), v1::PHASE_STATE_COMPLETE);
+  EXPECT_EQ(Phase(done, 0, 1).attempts(), 1);  // the paused attempt went on
   EXPECT_EQ(builder_requests_.size(), 2u);      // phase 1 was not built again
   EXPECT_EQ(apply_requests_.size(), 2u);
   ExpectLedgerSettled(spec, 4);
@@ -438,17 +435,9 @@ TEST_F(RunDriverTest, CancellingAPausedRunEndsIt) {
   spec.mutable_budget()->set_max_tokens(40000);
   ASSERT_EQ(CreateAndDrive(spec).run.state(), v1::RUN_STATE_PAUSED_BUDGET);
   ASSERT_THAT(store_->RequestCancel(spec.run_id(), "not worth more"), IsOk());
-  auto leases = store_->ClaimRuns("test-replica", 1, absl::Minutes(5));
-  ASSERT_THAT(leases, IsOk());
-  ASSERT_EQ(leases->size(), 1u);
-  const Lease lease = leases->at(0);
-  RunDriver driver(DriverContext{store_.get(), policy_.get(), peers_.get(), DriverOptions()},
-                   [lease] { return lease; }, [] { return false; });
-  ASSERT_THAT(driver.Drive(), IsOk());
-  auto record = store_->GetRun(spec.run_id());
-  ASSERT_THAT(record, IsOk());
-  EXPECT_EQ(record->run.state(), v1::RUN_STATE_CANCELLED);
-  EXPECT_EQ(Phase(*record, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
+  const RunRecord record = ClaimAndDrive(spec.run_id());
+  EXPECT_EQ(record.run.state(), v1::RUN_STATE_CANCELLED);
+  EXPECT_EQ(Phase(record, 0, 0).state(), v1::PHASE_STATE_COMPLETE);
 }
 
 // A Builder call that failed after the provider billed answers: the usage on

@@ -17,24 +17,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-// Polls GetRun until the run is in `state` or `timeout` passes.
-absl::StatusOr<v1::Run> WaitForState(v1::SupervisorService::Stub* stub, const std::string& run_id,
-                                     v1::RunState state, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  v1::Run run;
-  while (absl::Now() < deadline) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    v1::GetRunRequest request;
-    request.set_run_id(run_id);
-    if (stub->GetRun(&context, request, &run).ok() && run.state() == state) return run;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return absl::DeadlineExceededError(absl::StrCat("run ", run_id, " is ",
-                                                  v1::RunState_Name(run.state()), ", not ",
-                                                  v1::RunState_Name(state)));
-}
-
 TEST(PauseTest, ARunPausedAtItsCapResumesWhenTheCapIsRaisedAndEndsWithinIt) {
   auto suite = Suite::Start("pause", NotesAnswers(2));
   ASSERT_TRUE(suite.ok()) << suite.status();
@@ -56,7 +38,7 @@ TEST(PauseTest, ARunPausedAtItsCapResumesWhenTheCapIsRaisedAndEndsWithinIt) {
     const grpc::Status created = alice->CreateRun(&context, request, &response);
     ASSERT_TRUE(created.ok()) << created.error_message();
   }
-  auto paused = WaitForState(alice.get(), "paused", v1::RUN_STATE_PAUSED_BUDGET, absl::Minutes(2));
+  auto paused = WaitForRunState(alice.get(), "paused", v1::RUN_STATE_PAUSED_BUDGET, absl::Minutes(2));
   ASSERT_TRUE(paused.ok()) << paused.status();
   EXPECT_THAT(paused->state_reason(), HasSubstr("2000"));
   EXPECT_EQ(paused->usage().reserved_tokens(), 0);

@@ -215,8 +215,13 @@ v1::RunSpec NotesSpec(const std::string& run_id, const std::string& repo, int ti
   return spec;
 }
 
-absl::StatusOr<v1::Run> WaitForRunEnd(v1::SupervisorService::Stub* stub,
-                                      const std::string& run_id, absl::Duration timeout) {
+namespace {
+
+// Polls GetRun until `reached(run)` or `timeout` passes; the error says
+// which `wanted` state the run did not reach.
+absl::StatusOr<v1::Run> WaitForRun(v1::SupervisorService::Stub* stub, const std::string& run_id,
+                                   const std::function<bool(const v1::Run&)>& reached,
+                                   absl::string_view wanted, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   v1::Run run;
   while (absl::Now() < deadline) {
@@ -225,12 +230,29 @@ absl::StatusOr<v1::Run> WaitForRunEnd(v1::SupervisorService::Stub* stub,
     v1::GetRunRequest request;
     request.set_run_id(run_id);
     const grpc::Status status = stub->GetRun(&context, request, &run);
-    if (status.ok() && supervisor::IsFinalRunState(run.state())) return run;
+    if (status.ok() && reached(run)) return run;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  return absl::DeadlineExceededError(absl::StrCat("run ", run_id, " did not end within ",
-                                                  absl::FormatDuration(timeout), "; state ",
-                                                  v1::RunState_Name(run.state())));
+  return absl::DeadlineExceededError(absl::StrCat("run ", run_id, " did not reach ", wanted,
+                                                  " within ", absl::FormatDuration(timeout),
+                                                  "; state ", v1::RunState_Name(run.state())));
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Run> WaitForRunEnd(v1::SupervisorService::Stub* stub,
+                                      const std::string& run_id, absl::Duration timeout) {
+  return WaitForRun(
+      stub, run_id, [](const v1::Run& run) { return supervisor::IsFinalRunState(run.state()); },
+      "a final state", timeout);
+}
+
+absl::StatusOr<v1::Run> WaitForRunState(v1::SupervisorService::Stub* stub,
+                                        const std::string& run_id, v1::RunState state,
+                                        absl::Duration timeout) {
+  return WaitForRun(
+      stub, run_id, [state](const v1::Run& run) { return run.state() == state; },
+      v1::RunState_Name(state), timeout);
 }
 
 absl::StatusOr<std::vector<std::string>> CommitSubjects(const std::string& repo_dir) {

@@ -88,6 +88,11 @@ autopack::v1::RunSpec NotesSpec(const std::string& run_id, const std::string& re
 absl::StatusOr<autopack::v1::Run> WaitForRunEnd(autopack::v1::SupervisorService::Stub* stub,
                                                 const std::string& run_id,
                                                 absl::Duration timeout);
+// Polls GetRun until the run is in `state` or `timeout` passes.
+absl::StatusOr<autopack::v1::Run> WaitForRunState(autopack::v1::SupervisorService::Stub* stub,
+                                                  const std::string& run_id,
+                                                  autopack::v1::RunState state,
+                                                  absl::Duration timeout);
 
 // Subjects of the commits on `branch` after its first commit, oldest first.
 absl::StatusOr<std::vector<std::string>> CommitSubjects(const std::string& repo_dir);

@@ -102,6 +102,15 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
     store_ = std::move(*store);
   }
 
+  // A run as a driver leaves it at a cap: PAUSED_BUDGET, its lease given up.
+  void CreatePaused(const std::string& run_id) {
+    const Lease lease = CreateAndClaim(run_id);
+    Transition pause;
+    pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
+    ASSERT_THAT(store_->Commit(lease, pause), IsOk());
+    ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  }
+
   // Creates a run and claims it for "replica-a".
   Lease CreateAndClaim(const std::string& run_id) {
     EXPECT_THAT(store_->CreateRun(MakeSpec(run_id), "", {}), IsOk());
@@ -808,11 +817,7 @@ TEST_P(StoreTest, RequestCancelMarksALiveRunOnly) {
 // --- Pause at a budget cap -------------------------------------------------
 
 TEST_P(StoreTest, APausedRunIsNotClaimedUntilResumedWithItsNewSpec) {
-  const Lease lease = CreateAndClaim("r1");
-  Transition pause;
-  pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
-  ASSERT_THAT(store_->Commit(lease, pause), IsOk());
-  ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  ASSERT_NO_FATAL_FAILURE(CreatePaused("r1"));
   absl::StatusOr<std::vector<Lease>> none = store_->ClaimRuns("b", 10, absl::Minutes(1));
   ASSERT_THAT(none, IsOk());
   EXPECT_THAT(*none, SizeIs(0));
@@ -848,11 +853,7 @@ TEST_P(StoreTest, APausedRunIsNotClaimedUntilResumedWithItsNewSpec) {
 }
 
 TEST_P(StoreTest, APausedRunWithACancelRequestIsClaimedToEndIt) {
-  const Lease lease = CreateAndClaim("r1");
-  Transition pause;
-  pause.run.state = v1::RUN_STATE_PAUSED_BUDGET;
-  ASSERT_THAT(store_->Commit(lease, pause), IsOk());
-  ASSERT_THAT(store_->ReleaseLease(lease), IsOk());
+  ASSERT_NO_FATAL_FAILURE(CreatePaused("r1"));
   ASSERT_THAT(store_->RequestCancel("r1", "enough"), IsOk());
   absl::StatusOr<std::vector<Lease>> claimed = store_->ClaimRuns("b", 10, absl::Minutes(1));
   ASSERT_THAT(claimed, IsOk());
