@@ -75,7 +75,8 @@ class RunDriver {
   RunDriver(DriverContext context, std::function<Lease()> lease,
             std::function<bool()> stopping);
 
-  // OK when the run reached a final state (it may have been final already).
+  // OK when the run reached a final state (it may have been final already)
+  // or paused at a token or cost cap (RUN_STATE_PAUSED_BUDGET).
   // ABORTED when the lease was lost, CANCELLED when `stopping` became true,
   // another error for a transient failure (the run is resumed later).
   absl::Status Drive();

@@ -175,9 +175,10 @@ void Supervisor::Reap(bool all) {
     }
     const absl::Status& result = active->result;
     if (result.ok()) {
-      LogInfo("run finished", {{"run_id", it->first}});
+      LogInfo("run ended or paused at a budget cap", {{"run_id", it->first}});
     } else {
-      LogWarning(absl::StrCat("run paused: ", result.ToString()), {{"run_id", it->first}});
+      // Not the budget pause: the run is resumed by a later claim.
+      LogWarning(absl::StrCat("run interrupted: ", result.ToString()), {{"run_id", it->first}});
     }
     // Finished runs and runs interrupted by our own shutdown are handed back
     // at once; after other failures the lease is left to expire, which spaces
